@@ -1,0 +1,246 @@
+"""The held-out split, made once and reused byte for byte by the baseline, trainer and comparison.
+
+A split is either the user's own test file or a stratified split of the training file made here
+with a fixed seed. Either way it is saved as `split-<split_id>.json` (row ids + a content hash of
+each side) so that every later step scores exactly the same items, and a changed file is caught.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rag_baseline.data import (
+    MAX_TEXT_CHARS,
+    DataError,
+    Table,
+    Task,
+    clean_columns,
+    infer_task,
+    load_table,
+    resolve_columns,
+)
+
+DEFAULT_SPLIT_DIR = Path(".cache") / "splits"
+
+
+@dataclass
+class Dataset:
+    """Validated train/test examples.
+
+    Ids are 'r<row>' for rows of the training file and 't<row>' for rows of a separate test file
+    (0-based data rows), so they stay stable across runs.
+    """
+
+    task: Task
+    text_col: str
+    label_col: str
+    train_texts: list[str]
+    train_labels: list[str]
+    train_ids: list[str]
+    test_texts: list[str]
+    test_labels: list[str]
+    test_ids: list[str]
+    split_id: str
+    split_path: str
+    warnings: list[str] = field(default_factory=list)
+    leakage: list[str] = field(default_factory=list)  # test ids whose text is also in train
+
+    @property
+    def labels(self) -> list[str]:
+        """Sorted class names (classification) seen in training."""
+        return sorted(set(self.train_labels))
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for key in (
+            "train_texts",
+            "train_labels",
+            "test_texts",
+            "test_labels",
+            "train_ids",
+            "test_ids",
+        ):
+            d.pop(key)
+        d.update(n_train=len(self.train_texts), n_test=len(self.test_texts))
+        return d
+
+
+def _hash_rows(ids: list[str], texts: list[str], labels: list[str]) -> str:
+    h = hashlib.sha256()
+    for i, t, y in zip(ids, texts, labels):
+        h.update(f"{i}\x1f{t}\x1f{y}\x1e".encode())
+    return h.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_classes(name: str, labels: list[str], label_col: str, need_two_each: bool) -> None:
+    counts = Counter(labels)
+    if len(counts) < 2:
+        only = next(iter(counts))
+        raise DataError(
+            f"{name}: column '{label_col}' has a single class ('{only}'). Classification needs at "
+            "least two; add examples of the other classes or pick the right label column."
+        )
+    rare = sorted(c for c, n in counts.items() if n < 2)
+    if need_two_each and rare:
+        shown = ", ".join(repr(c) for c in rare[:5]) + (" …" if len(rare) > 5 else "")
+        raise DataError(
+            f"{name}: {len(rare)} class(es) in column '{label_col}' have fewer than 2 examples "
+            f"({shown}). A held-out split needs at least 2 per class: add examples, merge rare "
+            "classes into a broader one, or supply your own test file."
+        )
+
+
+def _stratified_split(
+    labels: list[str], task: Task, test_size: float, seed: int
+) -> tuple[list[int], list[int]]:
+    from sklearn.model_selection import train_test_split
+
+    idx = list(range(len(labels)))
+    stratify = labels if task == "classification" else None
+    n_test = max(int(round(test_size * len(labels))), len(set(labels)) if stratify else 1)
+    try:
+        train_idx, test_idx = train_test_split(
+            idx, test_size=n_test, random_state=seed, stratify=stratify
+        )
+    except ValueError as exc:
+        raise DataError(
+            f"cannot make a held-out split ({exc}). Add examples or supply a test file."
+        ) from None
+    return sorted(train_idx), sorted(test_idx)
+
+
+def _leakage(train_texts: list[str], test_texts: list[str], test_ids: list[str]) -> list[str]:
+    seen = {t.casefold() for t in train_texts}
+    return [i for i, t in zip(test_ids, test_texts) if t.casefold() in seen]
+
+
+@dataclass
+class _Side:
+    texts: list[str]
+    labels: list[str]
+    ids: list[str]
+
+
+def _load_side(
+    table: Table, text_col: str, label_col: str, max_chars: int, warnings: list[str], prefix: str
+) -> _Side:
+    texts, labels, warn = clean_columns(table, text_col, label_col, max_chars)
+    warnings.extend(warn)
+    return _Side(texts, labels, [f"{prefix}{i}" for i in range(len(texts))])
+
+
+def _split_record(split_path: Path, key: dict, train: _Side, test: _Side) -> dict:
+    record = {
+        **key,
+        "train_ids": train.ids,
+        "test_ids": test.ids,
+        "train_hash": _hash_rows(train.ids, train.texts, train.labels),
+        "test_hash": _hash_rows(test.ids, test.texts, test.labels),
+    }
+    if split_path.exists():
+        saved = json.loads(split_path.read_text())
+        if saved != record:
+            raise DataError(
+                f"the saved split {split_path.name} no longer matches the data (the file changed "
+                "since the split was made). Delete the split file to make a new one, knowing that "
+                "earlier results are then not comparable."
+            )
+    else:
+        split_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = split_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=1))
+        tmp.replace(split_path)
+    return record
+
+
+def prepare_dataset(
+    train_path: str | Path,
+    test_path: str | Path | None = None,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    task: Task | None = None,
+    test_size: float = 0.2,
+    seed: int = 0,
+    split_dir: str | Path | None = None,
+    drop_leakage: bool = False,
+    max_chars: int = MAX_TEXT_CHARS,
+) -> Dataset:
+    """Load, validate and split. Raises DataError (never anything else) for bad input."""
+    if not 0.0 < test_size < 1.0:
+        raise DataError(f"test_size must be between 0 and 1, got {test_size}.")
+    train_table = load_table(train_path)
+    text_col, label_col = resolve_columns(train_table, text_col, label_col)
+    warnings: list[str] = []
+    rows = _load_side(train_table, text_col, label_col, max_chars, warnings, "r")
+    task = task or infer_task(rows.labels)
+    key = {
+        "train_file": _file_hash(train_table.path),
+        "text_col": text_col,
+        "label_col": label_col,
+        "task": task,
+        "max_chars": max_chars,
+        "drop_leakage": drop_leakage,
+    }
+    if test_path is not None:
+        test_table = load_table(test_path)
+        resolve_columns(test_table, text_col, label_col)
+        train, test = rows, _load_side(test_table, text_col, label_col, max_chars, warnings, "t")
+        if task == "classification":
+            _check_classes(train_table.path.name, train.labels, label_col, need_two_each=False)
+            unseen = sorted(set(test.labels) - set(train.labels))
+            if unseen:
+                shown = ", ".join(repr(c) for c in unseen[:5])
+                raise DataError(
+                    f"{test_table.path.name}: {len(unseen)} label(s) in column '{label_col}' "
+                    f"never occur in {train_table.path.name} ({shown}). Add training examples "
+                    "for them or remove them from the test file."
+                )
+        key["test_file"] = _file_hash(test_table.path)
+    else:
+        if task == "classification":
+            _check_classes(train_table.path.name, rows.labels, label_col, need_two_each=True)
+        train_idx, test_idx = _stratified_split(rows.labels, task, test_size, seed)
+        key.update(seed=seed, test_size=test_size)
+        train = _Side(
+            *([getattr(rows, a)[i] for i in train_idx] for a in ("texts", "labels", "ids"))
+        )
+        test = _Side(*([getattr(rows, a)[i] for i in test_idx] for a in ("texts", "labels", "ids")))
+    split_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    split_path = Path(split_dir or DEFAULT_SPLIT_DIR) / f"split-{split_id}.json"
+    _split_record(split_path, key, train, test)
+    leaked = _leakage(train.texts, test.texts, test.ids)
+    if leaked:
+        shown = ", ".join(leaked[:10]) + (" …" if len(leaked) > 10 else "")
+        action = "dropped from the test side" if drop_leakage else "kept (use --drop-leakage)"
+        warnings.append(
+            f"leakage: {len(leaked)} test example(s) also appear verbatim in training ({shown}); "
+            f"{action}. They inflate held-out scores."
+        )
+        if drop_leakage:
+            keep = [i for i, t in enumerate(test.ids) if t not in set(leaked)]
+            test = _Side(*([getattr(test, a)[i] for i in keep] for a in ("texts", "labels", "ids")))
+            if not test.ids:
+                raise DataError("every test example also appears in training; nothing is left.")
+    return Dataset(
+        task=task,
+        text_col=text_col,
+        label_col=label_col,
+        train_texts=train.texts,
+        train_labels=train.labels,
+        train_ids=train.ids,
+        test_texts=test.texts,
+        test_labels=test.labels,
+        test_ids=test.ids,
+        split_id=split_id,
+        split_path=str(split_path),
+        warnings=warnings,
+        leakage=leaked,
+    )
