@@ -1,0 +1,69 @@
+"""Up-front cost of a fine-tuning project: data preparation, compute and engineering.
+
+Each part is a `Range` in USD (low = best case, high = worst case).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.answers import Answers
+from advisor.assumptions import Assumptions
+from advisor.compute import TrainingEstimate
+from advisor.ranges import Range
+
+
+@dataclass(frozen=True)
+class UpfrontCosts:
+    data_preparation: Range
+    compute: Range
+    engineering: Range
+    later_iteration: Range  # one later iteration (retraining, next version)
+
+    @property
+    def total(self) -> Range:
+        return self.data_preparation + self.compute + self.engineering
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data_preparation": self.data_preparation.to_dict(),
+            "compute": self.compute.to_dict(),
+            "engineering": self.engineering.to_dict(),
+            "total": self.total.to_dict(),
+        }
+
+
+def data_preparation_cost(answers: Answers, a: Assumptions) -> Range:
+    """examples x minutes per example x hourly rate, never below the seed's lower figure.
+
+    The seed reports $5k-20k: its lower figure is a floor (guidelines, cleaning, QA cost that
+    much whatever the count); its upper figure is not a ceiling, since a large data set costs more.
+    """
+    hours = a.range("data_prep.minutes_per_example").scale(answers.labeled_examples / 60)
+    cost = hours * a.range("data_prep.hourly_rate_usd")
+    return cost.clamp(lo=a["seed.data_preparation_usd"].low)
+
+
+def engineering_cost(answers: Answers, a: Assumptions) -> Range:
+    """weeks x loaded weekly rate; an in-house ML team needs a share of that."""
+    cost = a.range("engineering.weeks_first_project") * a.range("engineering.weekly_rate_usd")
+    if answers.in_house_ml_team:
+        cost = cost * a.range("engineering.in_house_factor")
+    return cost
+
+
+def engineering_hourly_rate(a: Assumptions) -> Range:
+    return a.range("engineering.weekly_rate_usd") / a.range("engineering.hours_per_week")
+
+
+def upfront_costs(answers: Answers, a: Assumptions, training: TrainingEstimate) -> UpfrontCosts:
+    data = data_preparation_cost(answers, a)
+    engineering = engineering_cost(answers, a)
+    # A later iteration reuses pipeline and data: a share of both, and one training run.
+    later = (
+        data * a.range("iterations.later_data_prep_factor")
+        + engineering * a.range("iterations.later_engineering_factor")
+        + training.compute_usd_per_run
+    )
+    return UpfrontCosts(data, training.compute_usd, engineering, later)

@@ -1,0 +1,157 @@
+"""The CLI contract, through real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor import Answers
+
+from .conftest import INSURER
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "advisor", *args],
+        cwd=REPO,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def answers_file(tmp_path):
+    def write(content: str | dict) -> str:
+        path = tmp_path / "answers.json"
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        return str(path)
+
+    return write
+
+
+def test_estimate_json_contract(answers_file):
+    r = run("estimate", answers_file(INSURER.to_dict()), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["recommendation"] == "fine_tune" and out["fine_tune_justified"] is True
+    assert all(set(x) >= {"rule", "message"} for x in out["reasons"])
+    for part in ("data_preparation", "compute", "engineering", "total"):
+        assert set(out["costs"][part]) == {"low", "expected", "high"}
+    assert set(out["budget"]) == {"total_budget_usd", "fits", "shortfall_usd"}
+    assert isinstance(out["break_even_months"], float)
+    t = out["training_estimate"]
+    assert isinstance(t["gpu"], str) and isinstance(t["gpu_count"], int)
+    for k in ("gpu_memory_gb", "train_hours", "compute_usd"):
+        assert isinstance(t[k], int | float)
+    assert len(out["series"]["fine_tune"]) == 37
+    assert set(out["monthly_running_costs"]) == {"human", "prompting", "rag", "fine_tune"}
+
+
+def test_missing_keys_default_and_stdin():
+    r = run("estimate", "-", "--json", stdin='{"monthly_volume": 100}')
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["recommendation"] == "prompting"
+    assert out["budget"]["total_budget_usd"] == Answers().total_budget_usd
+
+
+def test_readable_summary_and_measured(answers_file):
+    path = answers_file(INSURER.to_dict())
+    r = run("estimate", path)
+    assert r.returncode == 0 and "Recommendation: fine-tune" in r.stdout
+    assert "Break-even" in r.stdout and not r.stdout.lstrip().startswith("{")
+    base = json.loads(run("estimate", path, "--json").stdout)["break_even_months"]
+    r = run("estimate", path, "--json", "--measured", "fine_tune=0.99", "--sensitivity")
+    out = json.loads(r.stdout)
+    assert out["break_even_months"] < base
+    assert out["sensitivity"][0]["swing_months"] >= out["sensitivity"][-1]["swing_months"]
+
+
+def test_answers_template_round_trips(answers_file):
+    r = run("answers-template")
+    assert r.returncode == 0
+    assert Answers.from_json(r.stdout) == Answers()
+
+
+def test_assumptions_listing_shows_sources(tmp_path):
+    r = run("assumptions")
+    assert r.returncode == 0
+    assert "seed.data_preparation_usd" in r.stdout and "Source:" in r.stdout
+    user = tmp_path / "mine.toml"
+    user.write_text("[gpu.T4.usd_per_hour]\nvalue = 0.11\n")
+    data = json.loads(run("assumptions", "--assumptions", str(user), "--json").stdout)
+    assert data["gpu.T4.usd_per_hour"]["expected"] == 0.11
+
+
+def test_assumptions_file_changes_the_estimate(answers_file, tmp_path):
+    path = answers_file(INSURER.to_dict())
+    user = tmp_path / "mine.toml"
+    user.write_text("[engineering.weekly_rate_usd]\nvalue = 20000\n")
+    base = json.loads(run("estimate", path, "--json").stdout)
+    dear = json.loads(run("estimate", path, "--json", "--assumptions", str(user)).stdout)
+    assert dear["costs"]["engineering"]["expected"] > base["costs"]["engineering"]["expected"]
+
+
+BAD = [
+    ('{"colour": 1}', "colour", "allowed keys"),
+    ('{"labeled_examples": "many"}', "labeled_examples", "whole number"),
+    ('{"tried_rag": 1}', "tried_rag", "true or false"),
+    ('{"monthly_volume": -5}', "monthly_volume", ">= 0"),
+    ('{"task_type": "poetry"}', "task_type", "classification"),
+    ('{"gpu": "B200"}', "gpu", "H100-80GB"),
+    ('{"labeled_examples": 1,}', "answers.json", "not valid JSON"),
+    ("[1, 2]", "answers", "JSON object"),
+    ("", "answers.json", "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("content, key, allowed", BAD)
+def test_bad_answers_exit_2_with_one_line(answers_file, content, key, allowed):
+    r = run("estimate", answers_file(content), "--json")
+    assert_clean_failure(r, key, allowed)
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "answers.json"
+    path.write_bytes(b'{"task_type": "\xff"}')
+    assert_clean_failure(run("estimate", str(path)), "answers.json", "UTF-8")
+
+
+@pytest.mark.parametrize(
+    "args, key, allowed",
+    [
+        (["estimate", "missing.json"], "missing.json", "answers-template"),
+        (["estimate", "."], ".", "cannot read"),
+        (["estimate", "-", "--assumptions", "nope.toml"], "nope.toml", "not found"),
+        (["estimate", "-", "--measured", "rag"], "--measured", "OPTION=ACCURACY"),
+        (["estimate", "-", "--measured", "rag=1.5"], "measured_accuracy.rag", "fraction"),
+        (["estimate"], "answers", "required"),
+        (["launch"], "launch", "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, key, allowed):
+    assert_clean_failure(run(*args, stdin="{}"), key, allowed)
+
+
+def test_bad_assumptions_file(answers_file, tmp_path):
+    user = tmp_path / "bad.toml"
+    user.write_text("[compute.mfu]\nvalue = 3\n")
+    r = run("estimate", answers_file("{}"), "--assumptions", str(user))
+    assert_clean_failure(r, "compute.mfu", "<= 1")
+
+
+def assert_clean_failure(r: subprocess.CompletedProcess, key: str, allowed: str) -> None:
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert key in lines[0] and allowed in lines[0], lines[0]
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from advisor.breakeven import economics
+from advisor.costs import data_preparation_cost, engineering_cost
+from advisor.ranges import Range
+from advisor.running import monthly_costs, option_accuracy
+
+from .conftest import INSURER
+
+
+def test_data_preparation_is_floored_at_the_seed_low(assumptions):
+    floor = assumptions["seed.data_preparation_usd"].low
+    tiny = data_preparation_cost(replace(INSURER, labeled_examples=10), assumptions)
+    assert tiny.low == tiny.expected == tiny.high == floor
+
+
+def test_data_preparation_scales_with_examples_above_the_floor(assumptions):
+    n = 100_000
+    cost = data_preparation_cost(replace(INSURER, labeled_examples=n), assumptions)
+    minutes = assumptions.value("data_prep.minutes_per_example")
+    rate = assumptions.value("data_prep.hourly_rate_usd")
+    assert cost.expected == pytest.approx(n * minutes / 60 * rate)
+    # not a ceiling: a big data set costs more than the seed's upper figure
+    assert cost.expected > assumptions["seed.data_preparation_usd"].high
+
+
+def test_engineering_reproduces_the_seed_range_and_in_house_is_cheaper(assumptions):
+    outside = engineering_cost(replace(INSURER, in_house_ml_team=False), assumptions)
+    seed = assumptions["seed.engineering_first_project_usd"]
+    assert seed.low <= outside.low and outside.high <= seed.high
+    inside = engineering_cost(replace(INSURER, in_house_ml_team=True), assumptions)
+    assert inside.expected < outside.expected
+
+
+def test_total_is_the_sum_of_parts(assumptions):
+    up = economics(INSURER, assumptions).upfront
+    assert up.total.expected == pytest.approx(
+        up.data_preparation.expected + up.compute.expected + up.engineering.expected
+    )
+    assert up.later_iteration.expected < up.total.expected
+
+
+def test_human_monthly_cost_is_volume_times_time_times_rate(assumptions):
+    m = monthly_costs(INSURER, assumptions, option_accuracy(assumptions), Range.point(0))
+    assert m["human"].total.expected == pytest.approx(20000 * 4 / 60 * 45)
+    for option in ("prompting", "rag", "fine_tune"):
+        assert m[option].human.expected < m["human"].total.expected
+
+
+def test_higher_accuracy_leaves_less_human_work(assumptions):
+    lo = monthly_costs(
+        INSURER, assumptions, option_accuracy(assumptions, {"rag": 0.6}), Range.point(0)
+    )
+    hi = monthly_costs(
+        INSURER, assumptions, option_accuracy(assumptions, {"rag": 0.95}), Range.point(0)
+    )
+    assert hi["rag"].human.expected < lo["rag"].human.expected
+    assert hi["fine_tune"] == lo["fine_tune"]
+
+
+def test_private_infrastructure_makes_hosted_llms_cost_hosting(assumptions):
+    public = replace(INSURER, needs_private_infra=False, monthly_volume=100)
+    private = replace(public, needs_private_infra=True)
+    acc = option_accuracy(assumptions)
+    a, b = (monthly_costs(x, assumptions, acc, Range.point(0)) for x in (public, private))
+    assert b["prompting"].inference.expected > a["prompting"].inference.expected
+    assert b["fine_tune"].inference == a["fine_tune"].inference
+
+
+def test_retraining_follows_how_often_data_changes(assumptions):
+    never = economics(replace(INSURER, data_change="never"), assumptions)
+    yearly = economics(replace(INSURER, data_change="yearly"), assumptions)
+    monthly = economics(replace(INSURER, data_change="monthly"), assumptions)
+    r = [e.monthly["fine_tune"].retraining.expected for e in (never, yearly, monthly)]
+    assert r[0] == 0 < r[1] < r[2]

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import pytest
+
+from advisor import estimate
+from advisor.rules import RULE_NAMES
+
+from .conftest import INSURER, insurer_with
+
+# rule -> (changes to the insurer that make it fire, changes that keep it quiet).
+CASES: dict[str, tuple[dict, dict]] = {
+    "start_with_prompting": ({"tried_prompting": False, "tried_rag": False}, {}),
+    "try_rag_next": ({"tried_rag": False}, {}),
+    "prior_results_acceptable": (
+        {"prior_results_acceptable": True},
+        {"prior_results_acceptable": True, "tried_prompting": False, "tried_rag": False},
+    ),
+    "prompting_rag_inconsistent": ({}, {"tried_rag": False}),
+    "high_volume_narrow_task": ({}, {"monthly_volume": 500}),
+    "strict_format_at_scale": ({}, {"needs_strict_format": False}),
+    "private_infrastructure": ({}, {"needs_private_infra": False}),
+    "no_reason_to_fine_tune": (
+        {"task_type": "generation", "needs_strict_format": False, "needs_private_infra": False},
+        {"task_type": "generation"},
+    ),
+    "pilot_stage": ({"stage": "pilot"}, {}),
+    "data_changes_often": ({"data_change": "daily"}, {"data_change": "monthly"}),
+    "rag_for_changing_knowledge": (
+        {"task_type": "domain_qa", "data_change": "monthly"},
+        {"task_type": "domain_qa", "data_change": "never"},
+    ),
+    "too_few_examples": ({"labeled_examples": 40}, {}),
+    "budget_under_10k": ({"total_budget_usd": 9000.0}, {"total_budget_usd": 10000.0}),
+    "budget_does_not_fit": ({"total_budget_usd": 20000.0}, {}),
+    "no_payback": ({"monthly_volume": 10}, {}),
+}
+
+
+def fired(answers) -> dict[str, bool]:
+    return {r.rule: r.fired for r in estimate(answers).rules}
+
+
+def test_every_rule_has_a_case():
+    assert set(CASES) == set(RULE_NAMES)
+
+
+@pytest.mark.parametrize("rule", RULE_NAMES)
+def test_rule_fires(rule):
+    fire, _ = CASES[rule]
+    report = estimate(insurer_with(**fire))
+    hit = [r for r in report.reasons if r.rule == rule]
+    assert hit, f"{rule} did not fire"
+    assert hit[0].message
+    if hit[0].blocks_fine_tune:
+        assert report.recommendation != "fine_tune" and not report.fine_tune_justified
+
+
+@pytest.mark.parametrize("rule", RULE_NAMES)
+def test_rule_stays_quiet(rule):
+    _, quiet = CASES[rule]
+    assert fired(insurer_with(**quiet))[rule] is False
+
+
+def test_the_seed_example_ends_in_fine_tune(insurer):
+    report = estimate(insurer)
+    assert report.recommendation == "fine_tune" and report.fine_tune_justified
+    rules = {r.rule for r in report.reasons}
+    assert {"prompting_rag_inconsistent", "high_volume_narrow_task",
+            "private_infrastructure"} <= rules  # fmt: skip
+    assert not any(r.blocks_fine_tune for r in report.reasons)
+
+
+@pytest.mark.parametrize("stage", ["pilot", "exploring"])
+def test_pilot_is_not_fine_tune(stage):
+    report = estimate(insurer_with(stage=stage))
+    assert report.recommendation != "fine_tune" and not report.fine_tune_justified
+    assert "pilot_stage" in {r.rule for r in report.reasons}
+
+
+def test_budget_under_10k_is_not_fine_tune():
+    report = estimate(insurer_with(total_budget_usd=8000.0))
+    assert report.recommendation != "fine_tune"
+    assert "budget_under_10k" in {r.rule for r in report.reasons}
+
+
+def test_daily_changing_data_is_rag():
+    report = estimate(insurer_with(data_change="daily"))
+    assert report.recommendation == "rag"
+    assert "data_changes_often" in {r.rule for r in report.reasons}
+
+
+@pytest.mark.parametrize(
+    "changes, verdict",
+    [
+        ({"tried_prompting": False, "tried_rag": False}, "prompting"),
+        ({"tried_rag": False}, "rag"),  # prompting fell short: RAG next
+        ({"tried_rag": False, "prior_results_acceptable": True}, "prompting"),
+        ({"prior_results_acceptable": True}, "rag"),  # RAG works: stay
+        ({}, "fine_tune"),
+    ],
+)
+def test_the_ladder(changes, verdict):
+    assert estimate(insurer_with(**changes)).recommendation == verdict
+
+
+def test_reasons_have_the_contract_keys():
+    for r in estimate(INSURER).to_dict()["reasons"]:
+        assert isinstance(r["rule"], str) and isinstance(r["message"], str)
+        assert r["direction"] in {"prompting", "rag", "fine_tune"}
