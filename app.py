@@ -1,0 +1,25 @@
+"""Fine-tune advisor: the Streamlit app.
+
+Run from the repository root:
+
+    .venv/bin/streamlit run app.py                      # http://127.0.0.1:8501
+    ADVISOR_WORKSPACE=/path/to/ws .venv/bin/streamlit run app.py
+
+Settings (address 127.0.0.1, XSRF protection, upload limit) are in .streamlit/config.toml.
+Projects, answers, uploads, splits, results and training runs live under ./workspace (or
+$ADVISOR_WORKSPACE), so a refresh or a restart loses nothing. The pages are in pages/ and listed
+in ui/nav.py.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.nav import PAGES, app_running, page
+from ui.sidebar import project_picker
+
+st.set_page_config(page_title="Fine-tune advisor", page_icon=":material/tune:", layout="wide")
+navigation = st.navigation([page(key) for key in PAGES])
+project_picker()
+with app_running():
+    navigation.run()

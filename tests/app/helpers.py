@@ -1,0 +1,49 @@
+"""Shared helpers for the app tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from ui.data_source import demo_path
+
+# The seed's example (an insurer classifying claims at production volume with private data,
+# prompting and RAG tried and not good enough): the advisor justifies fine-tuning.
+JUSTIFYING = {
+    "task_type": "classification",
+    "labeled_examples": 5000,
+    "stage": "production",
+    "data_change": "yearly",
+    "tried_prompting": True,
+    "tried_rag": True,
+    "needs_private_infra": True,
+    "needs_strict_format": True,
+    "monthly_volume": 20000,
+    "human_minutes_per_item": 4.0,
+    "total_budget_usd": 150000.0,
+}
+
+
+def answer(at: AppTest, answers: dict[str, Any]) -> AppTest:
+    """Set questionnaire widgets (keys q_<field>) one at a time, as a user would."""
+    for name, value in answers.items():
+        key = f"q_{name}"
+        if isinstance(value, bool):
+            at.toggle(key=key).set_value(value).run()
+        elif isinstance(value, str):
+            at.selectbox(key=key).set_value(value).run()
+        else:
+            at.number_input(key=key).set_value(value).run()
+        assert not at.exception, at.exception
+    return at
+
+
+PER_CLASS = 24  # 13 queues x 24 = 312 tickets: a held-out split of ~63, seconds to embed
+
+
+def small_demo() -> bytes:
+    """A stratified slice of the demo CSV, for fast real runs."""
+    frame = pd.read_csv(demo_path())
+    return frame.groupby("category").head(PER_CLASS).to_csv(index=False).encode()

@@ -1,0 +1,57 @@
+"""The app's pages in one place: app.py registers them, pages link to each other through them
+(absolute paths, so links work whatever the main script's folder is)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import streamlit as st
+
+PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+# key -> (file in pages/, title, icon); the first is the default page.
+PAGES: dict[str, tuple[str, str, str]] = {
+    "questionnaire": ("questionnaire.py", "Questionnaire", ":material/quiz:"),
+    "costs": ("costs.py", "Costs & ROI", ":material/payments:"),
+    "data": ("data_baseline.py", "Data & baseline", ":material/dataset:"),
+    "fine_tune": ("fine_tune.py", "Fine-tune", ":material/model_training:"),
+    "compare": ("compare.py", "Compare", ":material/compare:"),
+    "runs": ("runs.py", "Runs", ":material/history:"),
+}
+
+
+_run = threading.local()  # a script run executes app.py and its page in one thread
+
+
+@contextmanager
+def app_running() -> Iterator[None]:
+    """app.py wraps `navigation.run()` in this, so pages know they run inside the app."""
+    _run.active = True
+    try:
+        yield
+    finally:
+        _run.active = False
+
+
+def require_app() -> None:
+    """First line of every page: make sure app.py ran (its sidebar, page config, navigation).
+
+    With a `pages/` folder next to app.py, Streamlit starts in its legacy multipage mode, and a
+    fresh server asked for /costs runs pages/costs.py alone. Registering the pages here leaves
+    that mode for good, and the rerun goes through app.py.
+    """
+    if getattr(_run, "active", False):
+        return
+    st.navigation([page(key) for key in PAGES], position="hidden")
+    st.rerun()
+
+
+def page(key: str) -> st.Page:
+    file, title, icon = PAGES[key]
+    return st.Page(PAGES_DIR / file, title=title, icon=icon, default=key == "questionnaire")
+
+
+def link(key: str, label: str) -> None:
+    st.page_link(page(key), label=label, icon=":material/arrow_forward:")

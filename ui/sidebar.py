@@ -1,0 +1,45 @@
+"""The sidebar: choose or create a project (each a folder of the workspace)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+
+
+def _create() -> None:
+    name = st.session_state.get("new_project", "")
+    try:
+        state.switch_project(name)
+    except ValueError as exc:
+        st.session_state["new_project_error"] = str(exc)
+        return
+    st.session_state["new_project_error"] = ""
+    st.session_state["new_project"] = ""
+    st.session_state["project_select"] = state.get_state().project
+
+
+def _switch() -> None:
+    state.switch_project(st.session_state["project_select"])
+
+
+def project_picker() -> None:
+    s = state.get_state()
+    projects = state.workspace().projects()
+    if s.project not in projects:
+        projects.append(s.project)
+    with st.sidebar:
+        st.selectbox(
+            "Project",
+            projects,
+            index=projects.index(s.project),
+            key="project_select",
+            on_change=_switch,
+            help="Each project keeps its own answers, data, results and runs on disk.",
+        )
+        with st.expander("New project"):
+            st.text_input("Name", key="new_project", placeholder="claims-routing")
+            st.button("Create", on_click=_create, key="create_project")
+            if st.session_state.get("new_project_error"):
+                st.error(st.session_state["new_project_error"])
+        st.caption(f"Workspace: `{state.workspace().root}`")
