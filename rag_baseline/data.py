@@ -60,8 +60,9 @@ def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
     try:
         return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
+        detail = " ".join(str(exc).split())  # pandas ends its message with a newline
         raise DataError(
-            f"{path.name}: cannot parse the CSV ({exc}). Check that fields containing commas or "
+            f"{path.name}: cannot parse the CSV ({detail}). Check that fields containing commas or "
             "line breaks are quoted, then upload again."
         ) from None
 

@@ -55,7 +55,7 @@ def classification_metrics(
     if not len(y_true):
         raise ValueError("cannot score an empty test set")
     names = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred))
-    extra = sorted(set(y_true) | set(y_pred) - set(names))
+    extra = sorted((set(y_true) | set(y_pred)) - set(names))
     names += extra
     code = {name: i for i, name in enumerate(names)}
     true = np.array([code[y] for y in y_true])

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag_baseline.data import (
+    MAX_FILE_MB,
     MAX_TEXT_CHARS,
     DataError,
     Table,
@@ -172,11 +173,15 @@ def prepare_dataset(
     split_dir: str | Path | None = None,
     drop_leakage: bool = False,
     max_chars: int = MAX_TEXT_CHARS,
+    max_mb: float = MAX_FILE_MB,
 ) -> Dataset:
-    """Load, validate and split. Raises DataError (never anything else) for bad input."""
+    """Load, validate and split. Raises DataError (never anything else) for bad input.
+
+    `max_mb` is the largest accepted file size, per file.
+    """
     if not 0.0 < test_size < 1.0:
         raise DataError(f"test_size must be between 0 and 1, got {test_size}.")
-    train_table = load_table(train_path)
+    train_table = load_table(train_path, max_mb=max_mb)
     text_col, label_col = resolve_columns(train_table, text_col, label_col)
     warnings: list[str] = []
     rows = _load_side(train_table, text_col, label_col, max_chars, warnings, "r")
@@ -190,7 +195,7 @@ def prepare_dataset(
         "drop_leakage": drop_leakage,
     }
     if test_path is not None:
-        test_table = load_table(test_path)
+        test_table = load_table(test_path, max_mb=max_mb)
         resolve_columns(test_table, text_col, label_col)
         train, test = rows, _load_side(test_table, text_col, label_col, max_chars, warnings, "t")
         if task == "classification":
@@ -225,7 +230,8 @@ def prepare_dataset(
             f"{action}. They inflate held-out scores."
         )
         if drop_leakage:
-            keep = [i for i, t in enumerate(test.ids) if t not in set(leaked)]
+            leaked_set = set(leaked)
+            keep = [i for i, t in enumerate(test.ids) if t not in leaked_set]
             test = _Side(*([getattr(test, a)[i] for i in keep] for a in ("texts", "labels", "ids")))
             if not test.ids:
                 raise DataError("every test example also appears in training; nothing is left.")

@@ -1,0 +1,162 @@
+"""Command line for the RAG baseline: `evaluate` (score it) and `validate` (check data, no model).
+
+Flags mirror `EvalConfig` fields one to one (`--text-col` for `text_col`, `--out` for `out_dir`),
+with the help text kept beside each field. Bad input exits with status 2 and one line on stderr;
+with `--json` stdout carries exactly one JSON object and everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from dataclasses import MISSING, fields
+from typing import Literal, get_args, get_origin, get_type_hints
+
+from rag_baseline.config import EvalConfig
+from rag_baseline.data import DataError
+from rag_baseline.models import ModelNotFoundError
+
+FLAG_NAMES = {"out_dir": "--out"}
+VALIDATE_FIELDS = (
+    "train",
+    "test",
+    "text_col",
+    "label_col",
+    "task",
+    "split_dir",
+    "drop_leakage",
+    "test_size",
+    "seed",
+    "max_chars",
+    "max_file_mb",
+)
+
+
+class UsageError(Exception):
+    """Bad command-line arguments."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        raise UsageError(f"{message} (run `python -m rag_baseline {self.prog.split()[-1]} --help`)")
+
+
+def _flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] | None) -> None:
+    hints = get_type_hints(EvalConfig)
+    help_text = EvalConfig.help()
+    for f in fields(EvalConfig):
+        if only is not None and f.name not in only:
+            continue
+        hint = hints[f.name]
+        kwargs: dict = {"dest": f.name, "help": help_text[f.name]}
+        if hint is bool:
+            kwargs["action"] = "store_true"
+        else:
+            if get_origin(hint) is not Literal:  # X | None → X
+                hint = next(a for a in get_args(hint) or (hint,) if a is not type(None))
+            if get_origin(hint) is Literal:
+                kwargs["choices"] = get_args(hint)
+            else:
+                kwargs["type"] = hint
+                kwargs["metavar"] = f.name.upper()
+        kwargs["required"] = f.default is MISSING
+        parser.add_argument(_flag(f.name), **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rag_baseline", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ev = sub.add_parser("evaluate", help="score the RAG baseline on a held-out split")
+    _add_config_flags(ev, None)
+    va = sub.add_parser("validate", help="check the data and make the split; loads no model")
+    _add_config_flags(va, VALIDATE_FIELDS)
+    for p in (ev, va):
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def _config(ns: argparse.Namespace) -> EvalConfig:
+    names = {f.name for f in fields(EvalConfig)}
+    values = {k: v for k, v in vars(ns).items() if k in names and v is not None}
+    for name in ("no_cache", "drop_leakage"):
+        values[name] = bool(values.get(name, False))
+    return EvalConfig(**values)
+
+
+def _progress_printer():
+    """Progress to stderr: one line per new stage or 10% step, not one per batch.
+
+    Nothing is printed before validation has passed, so a data error stays a single line.
+    """
+    last = {"pct": -10, "stage": None}
+
+    def report(fraction: float, message: str) -> None:
+        if fraction <= 0.0:
+            return
+        pct = int(100 * fraction)
+        stage = message.split(" ", 1)[0]
+        if stage != last["stage"] or pct >= last["pct"] + 10 or fraction >= 1.0:
+            print(f"[{pct:3d}%] {message}", file=sys.stderr, flush=True)
+            last.update(pct=pct, stage=stage)
+
+    return report
+
+
+def _quiet_libraries() -> None:
+    """Our progress lines replace the libraries' own bars and load-time chatter."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def run_evaluate(ns: argparse.Namespace) -> int:
+    from rag_baseline.evaluate import evaluate
+    from rag_baseline.report import format_result
+
+    config = _config(ns)
+    _quiet_libraries()
+    progress = None if ns.quiet else _progress_printer()
+    with contextlib.redirect_stdout(sys.stderr):  # stray prints from libraries stay off stdout
+        result = evaluate(config, progress=progress)
+    print(json.dumps(result, ensure_ascii=False) if ns.json else format_result(result))
+    return 0
+
+
+def run_validate(ns: argparse.Namespace) -> int:
+    from rag_baseline.evaluate import load_dataset
+    from rag_baseline.report import format_validation
+
+    ds = load_dataset(_config(ns))
+    summary = ds.summary()
+    print(json.dumps(summary, ensure_ascii=False) if ns.json else format_validation(summary))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        ns = build_parser().parse_args(argv)
+        return run_evaluate(ns) if ns.command == "evaluate" else run_validate(ns)
+    except (UsageError, DataError, ModelNotFoundError, ValueError) as exc:
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # always one line
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - an internal fault still gets one line, not a trace
+        if os.environ.get("RAG_BASELINE_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (set RAG_BASELINE_DEBUG=1 for the "
+            "traceback and report it)",
+            file=sys.stderr,
+        )
+        return 1

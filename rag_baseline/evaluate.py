@@ -1,0 +1,272 @@
+"""`evaluate(config)`: the RAG baseline scored on the held-out split; the API the CLI and app call.
+
+Classification: kNN retrieval (k by cross-validation) and a linear probe on the same frozen
+embeddings. Generation: retrieval-augmented few-shot prompting of a small causal LM, and the
+nearest neighbour's output copied. Scores come from `rag_baseline.metrics`, shared with the
+trainer, on the split saved by `rag_baseline.split`, so results compare row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from rag_baseline.classify import (
+    choose_k,
+    encode_labels,
+    fit_probe,
+    knn_vote,
+    probe_predict,
+)
+from rag_baseline.config import DEFAULT_GENERATION_K, EvalConfig
+from rag_baseline.embed import Embedder
+from rag_baseline.generate import Generator, max_new_tokens_for, nearest_answers, rag_prompts
+from rag_baseline.index import VectorIndex, build_index, index_report
+from rag_baseline.metrics import classification_metrics, generation_metrics
+from rag_baseline.split import Dataset, prepare_dataset
+
+__all__ = ["EvalConfig", "evaluate", "load_dataset"]
+
+Progress = Callable[[float, str], None]
+THROUGHPUT_SAMPLE = 128  # test items re-run uncached to measure items/s
+LATENCY_SAMPLE = 5  # test items run one at a time to measure latency (median reported)
+
+
+def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """A progress callback for a sub-stage that maps its 0..1 onto lo..hi of the whole run."""
+    if progress is None:
+        return None
+
+    def report(fraction: float, message: str) -> None:
+        progress(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), message)
+
+    return report
+
+
+def load_dataset(config: EvalConfig) -> Dataset:
+    """Validate and split as `config` says (no model is loaded). Raises DataError."""
+    ds = prepare_dataset(
+        config.train,
+        config.test,
+        text_col=config.text_col,
+        label_col=config.label_col,
+        task=config.task,
+        test_size=config.test_size,
+        seed=config.seed,
+        split_dir=config.split_dir,
+        drop_leakage=config.drop_leakage,
+        max_chars=config.max_chars,
+        max_mb=config.max_file_mb,
+    )
+    if config.max_test is not None and len(ds.test_ids) > config.max_test:
+        rng = np.random.default_rng(config.seed)
+        keep = np.sort(rng.choice(len(ds.test_ids), size=config.max_test, replace=False))
+        for name in ("test_texts", "test_labels", "test_ids"):
+            setattr(ds, name, [getattr(ds, name)[i] for i in keep])
+        ds.warnings.append(
+            f"scored a seeded sample of {config.max_test} test items (max_test); the split file "
+            "still lists all of them."
+        )
+    return ds
+
+
+def evaluate(
+    config: EvalConfig,
+    progress: Progress | None = None,
+    *,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+) -> dict:
+    """Run the baseline; return the result dict (keys listed in docs/benchmarks.md).
+
+    `progress(fraction, message)` is called as the run advances. `embedder`/`generator` may be
+    passed pre-loaded (the app keeps them between runs); they must be the models the config names.
+    Raises DataError for bad data, ModelNotFoundError for a missing model.
+    """
+    started = time.perf_counter()
+    say = progress or (lambda fraction, message: None)
+    say(0.0, "validating data")
+    ds = load_dataset(config)
+    say(0.04, f"loading embedder {config.embedder}")
+    embedder = _ready_embedder(config, embedder)
+    generation = ds.task == "generation"
+    t0, counts_before = time.perf_counter(), (embedder.n_encoded, embedder.n_cache_hits)
+    vectors = embedder.encode(
+        ds.train_texts + ds.test_texts, _stage(progress, 0.06, 0.3 if generation else 0.75)
+    )
+    embed = {
+        "embed_s": round(time.perf_counter() - t0, 3),
+        "n_embedded": embedder.n_encoded - counts_before[0],
+        "cache_hits": embedder.n_cache_hits - counts_before[1],
+        "precision": embedder.precision,
+        "kernel": embedder.backend,
+    }
+    train_vecs, test_vecs = vectors[: len(ds.train_texts)], vectors[len(ds.train_texts) :]
+    index = build_index(train_vecs, config.approx_threshold)
+    if generation:
+        methods, preds, timing = _generation(config, ds, index, test_vecs, generator, progress)
+    else:
+        methods, preds = _classification(config, ds, train_vecs, test_vecs, index, progress)
+        timing = _serving_speed(embedder, index, ds, methods["knn"]["k"])
+    say(0.98, "writing results")
+    k = methods["rag" if generation else "knn"]["k"]
+    index_info = index_report(index, train_vecs, test_vecs, k)
+    result = _result(config, ds, methods, {**embed, **timing, "index": index_info})
+    result["total_s"] = round(time.perf_counter() - started, 3)
+    if config.out_dir:
+        write_outputs(config.out_dir, result, ds.test_ids, ds.test_labels, preds)
+    say(1.0, "done")
+    return result
+
+
+def _ready_embedder(config: EvalConfig, embedder: Embedder | None) -> Embedder:
+    if embedder is None:
+        embedder = Embedder(config.embedder, precision=config.precision, device=config.device)
+    elif embedder.model_id != config.embedder:
+        raise ValueError(f"embedder is {embedder.model_id!r} but config says {config.embedder!r}")
+    embedder.set_cache_dir(None if config.no_cache else config.cache_dir)
+    return embedder
+
+
+def _result(config: EvalConfig, ds: Dataset, methods: dict, measured: dict) -> dict:
+    generation = ds.task == "generation"
+    return {
+        "task": ds.task,
+        "n_train": len(ds.train_texts),
+        "n_test": len(ds.test_texts),
+        "labels": [] if generation else ds.labels,
+        "text_col": ds.text_col,
+        "label_col": ds.label_col,
+        "methods": list(methods),
+        **methods,
+        "split_id": ds.split_id,
+        "split_path": ds.split_path,
+        "warnings": list(ds.warnings),
+        "leakage": list(ds.leakage),
+        "embedder": config.embedder,
+        "generator": config.generator if generation else None,
+        **measured,
+        "config": config.to_dict(),
+    }
+
+
+def _classification(
+    config: EvalConfig,
+    ds: Dataset,
+    train_vecs: np.ndarray,
+    test_vecs: np.ndarray,
+    index: VectorIndex,
+    progress: Progress | None,
+) -> tuple[dict, dict]:
+    """({"knn": {...}, "probe": {...}}, predictions per method)."""
+    say = progress or (lambda fraction, message: None)
+    codes, classes = encode_labels(ds.train_labels)
+    if config.k is None:
+        say(0.76, "choosing k by cross-validation")
+        k, cv = choose_k(train_vecs, codes, seed=config.seed)
+        k_info = {"k": k, "k_source": "cv", "cv_accuracy": {str(c): a for c, a in cv.items()}}
+    else:
+        k_info = {"k": min(config.k, len(codes)), "k_source": "config"}
+    sims, ids = index.search(test_vecs, k_info["k"])
+    knn_pred = [classes[c] for c in knn_vote(sims, ids, codes, len(classes), k_info["k"])]
+    say(0.8, "fitting the linear probe")
+    t0 = time.perf_counter()
+    coef, intercept, probe_classes = fit_probe(train_vecs, ds.train_labels, C=config.probe_c)
+    fit_s = round(time.perf_counter() - t0, 3)
+    probe_pred = probe_predict(coef, intercept, probe_classes, test_vecs)
+    say(0.92, "bootstrapping confidence intervals")
+    methods = {
+        "knn": {**k_info, **classification_metrics(ds.test_labels, knn_pred, ds.labels)},
+        "probe": {
+            "C": config.probe_c,
+            "fit_s": fit_s,
+            **classification_metrics(ds.test_labels, probe_pred, ds.labels),
+        },
+    }
+    return methods, {"knn": knn_pred, "probe": probe_pred}
+
+
+def _generation(
+    config: EvalConfig,
+    ds: Dataset,
+    index: VectorIndex,
+    test_vecs: np.ndarray,
+    generator: Generator | None,
+    progress: Progress | None,
+) -> tuple[dict, dict, dict]:
+    """({"rag": {...}, "nearest": {...}}, predictions per method, timing)."""
+    say = progress or (lambda fraction, message: None)
+    k = min(config.k or DEFAULT_GENERATION_K, len(ds.train_texts))
+    _, ids = index.search(test_vecs, k)
+    nearest = nearest_answers(ids, ds.train_labels)
+    say(0.32, f"loading generator {config.generator}")
+    if generator is None:
+        generator = Generator(config.generator, device=config.device)
+    elif generator.model_id != config.generator:
+        raise ValueError(
+            f"generator is {generator.model_id!r} but config says {config.generator!r}"
+        )
+    max_new = config.max_new_tokens or max_new_tokens_for(ds.train_labels, generator.tokenizer)
+    single_line = not any("\n" in y for y in ds.train_labels)
+    prompts = rag_prompts(generator, ds.test_texts, ids, ds.train_texts, ds.train_labels, k)
+    t0 = time.perf_counter()
+    rag = generator.generate(
+        prompts, max_new, single_line=single_line, progress=_stage(progress, 0.4, 0.95)
+    )
+    gen_s = time.perf_counter() - t0
+    methods = {
+        "rag": {
+            "k": k,
+            "max_new_tokens": max_new,
+            **generation_metrics(ds.test_labels, rag),
+        },
+        "nearest": {"k": 1, **generation_metrics(ds.test_labels, nearest)},
+    }
+    n = len(ds.test_texts)
+    timing = {
+        "generate_s": round(gen_s, 3),
+        "items_per_s": round(n / gen_s, 2),
+        "latency_ms_per_item": round(1000 * gen_s / n, 2),
+    }
+    return methods, {"rag": rag, "nearest": nearest}, timing
+
+
+def _serving_speed(embedder: Embedder, index: VectorIndex, ds: Dataset, k: int) -> dict:
+    """kNN answer speed, uncached: batch throughput and one-at-a-time latency on test items."""
+    codes, classes = encode_labels(ds.train_labels)
+    texts = ds.test_texts[:THROUGHPUT_SAMPLE]
+    t0 = time.perf_counter()
+    sims, ids = index.search(embedder.encode(texts, use_cache=False), k)
+    knn_vote(sims, ids, codes, len(classes), k)
+    batch_s = time.perf_counter() - t0
+    single = []
+    for text in ds.test_texts[:LATENCY_SAMPLE]:
+        t0 = time.perf_counter()
+        sims, ids = index.search(embedder.encode([text], use_cache=False), k)
+        knn_vote(sims, ids, codes, len(classes), k)
+        single.append(time.perf_counter() - t0)
+    return {
+        "items_per_s": round(len(texts) / batch_s, 1),
+        "latency_ms_per_item": round(1000 * float(np.median(single)), 2),
+    }
+
+
+def write_outputs(
+    out_dir: str | Path, result: dict, ids: list[str], gold: list[str], preds: dict
+) -> None:
+    """results.json and predictions.csv (id, gold|reference, one column per method)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    gold_name = "reference" if result["task"] == "generation" else "gold"
+    columns = list(preds)
+    with (out / "predictions.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", gold_name, *columns])
+        for row, item in enumerate(ids):
+            writer.writerow([item, gold[row], *(preds[c][row] for c in columns)])

@@ -1,0 +1,98 @@
+"""The embedder with the real shipped MiniLM: shape, normalisation, agreement with
+sentence-transformers' own encode, de-duplication and the on-disk cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+TEXTS = [
+    "I am still waiting on my card?",
+    "What can I do if my card still hasn't arrived after 2 weeks?",
+    "How do I top up with Apple Pay?",
+    "My transfer is pending. Why?",
+    "Is there a fee for exchanging currencies?",
+    "I think someone stole my card and used it.",
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_cache(embedder):
+    embedder.set_cache_dir(None)
+    yield
+    embedder.set_cache_dir(None)
+
+
+def test_shape_dtype_and_norm(embedder):
+    vecs = embedder.encode(TEXTS)
+    assert vecs.shape == (len(TEXTS), 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def test_matches_sentence_transformers_encode(embedder):
+    """The fast path (length-sorted token batches, bf16 where native) stays on the fp32 vectors."""
+    assert embedder._fast is not None  # the shipped model takes the fast path
+    reference = embedder.st.encode(TEXTS, batch_size=32, normalize_embeddings=True)
+    cosine = np.sum(embedder.encode(TEXTS) * reference, axis=1)
+    assert cosine.min() > 0.999
+    precision = embedder.precision
+    try:
+        embedder.precision = "fp32"
+        cosine = np.sum(embedder.encode(TEXTS) * reference, axis=1)
+    finally:
+        embedder.precision = precision
+    assert cosine.min() > 0.99999
+
+
+def test_order_and_duplicates(embedder):
+    before = embedder.n_encoded
+    texts = TEXTS + TEXTS[:2]
+    vecs = embedder.encode(texts)
+    assert embedder.n_encoded - before == len(TEXTS)  # duplicates embedded once
+    np.testing.assert_array_equal(vecs[-2:], vecs[:2])
+    single = embedder.encode([TEXTS[3]])
+    assert float(single[0] @ vecs[3]) > 0.999  # batch composition barely matters
+
+
+def test_cache_hit_skips_the_model(embedder, tmp_path):
+    embedder.set_cache_dir(tmp_path)
+    start = embedder.n_encoded
+    first = embedder.encode(TEXTS)
+    assert embedder.n_encoded - start == len(TEXTS)
+    hits = embedder.n_cache_hits
+    again = embedder.encode(list(reversed(TEXTS)) + ["a text not seen before"])
+    assert embedder.n_encoded - start == len(TEXTS) + 1  # only the new text ran
+    assert embedder.n_cache_hits - hits == len(TEXTS)
+    np.testing.assert_array_equal(again[: len(TEXTS)], first[::-1])
+    bypass = embedder.encode(TEXTS, use_cache=False)
+    assert embedder.n_encoded - start == 2 * len(TEXTS) + 1
+    assert np.sum(bypass * first, axis=1).min() > 0.9999
+
+
+def test_cache_is_per_settings(embedder, tmp_path):
+    """Vectors made in one precision are never served for another."""
+    embedder.set_cache_dir(tmp_path)
+    precision = embedder.precision
+    other = "fp32" if precision == "bf16" else "bf16"
+    start = embedder.n_encoded
+    embedder.encode(TEXTS[:2])
+    try:
+        embedder.precision = other
+        embedder.encode(TEXTS[:2])  # a miss: different space
+        assert embedder.n_encoded - start == 4
+    finally:
+        embedder.precision = precision
+    embedder.encode(TEXTS[:2])  # a hit again
+    assert embedder.n_encoded - start == 4
+    assert f'"precision": "{precision}"' in embedder.space and '"files": "' in embedder.space
+
+
+def test_unknown_models_are_clear_errors():
+    from rag_baseline.embed import Embedder
+    from rag_baseline.models import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="shipped"):
+        Embedder("shipped:nope")
+    with pytest.raises(ModelNotFoundError, match="not found"):
+        Embedder("no_such_folder_xyz")

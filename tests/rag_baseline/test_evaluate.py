@@ -1,0 +1,161 @@
+"""End to end with the real MiniLM and FAISS on a few hundred banking77 rows: the result dict,
+written outputs, the CLI's JSON, the cache on a repeat run, and the approximate index."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from rag_baseline.cli import main
+from rag_baseline.config import EvalConfig
+from rag_baseline.evaluate import evaluate, load_dataset
+from rag_baseline.report import format_result
+
+METRIC_KEYS = {"accuracy", "macro_f1", "accuracy_ci95", "macro_f1_ci95", "per_class", "confusion"}
+TOP_KEYS = {
+    "task", "n_train", "n_test", "labels", "knn", "probe", "split_id", "split_path", "warnings",
+    "embed_s", "total_s", "items_per_s", "latency_ms_per_item", "index", "methods",
+}  # fmt: skip
+
+
+def _config(small_data, tmp_path, **overrides) -> EvalConfig:
+    values = {
+        "train": str(small_data["train"]),
+        "test": str(small_data["test"]),
+        "split_dir": str(tmp_path / "splits"),
+        "cache_dir": str(tmp_path / "emb"),
+        "out_dir": str(tmp_path / "out"),
+    }
+    return EvalConfig(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def run(small_data, embedder, tmp_path_factory):
+    """One evaluation, shared by the assertions below: (config, result, progress calls)."""
+    tmp = tmp_path_factory.mktemp("run")
+    config = _config(small_data, tmp)
+    calls = []
+    result = evaluate(config, lambda f, m: calls.append((f, m)), embedder=embedder)
+    return config, result, calls
+
+
+def test_result_shape_and_scores(run):
+    config, result, _ = run
+    assert TOP_KEYS <= set(result)
+    assert result["task"] == "classification" and result["methods"] == ["knn", "probe"]
+    for method in ("knn", "probe"):
+        block = result[method]
+        assert METRIC_KEYS <= set(block)
+        lo, hi = block["accuracy_ci95"]
+        assert lo <= block["accuracy"] <= hi
+        assert block["accuracy"] >= 0.75  # 10 distinct intents, 30 examples each
+        assert set(block["per_class"]) == set(result["labels"])
+    assert result["knn"]["k_source"] == "cv"
+    assert result["knn"]["k"] in (1, 3, 5, 10, 20)
+    assert result["index"] == {"type": "flat_ip", "exact": True, "n": result["n_train"]}
+    assert result["items_per_s"] > 0 and result["latency_ms_per_item"] > 0
+    assert result["total_s"] >= result["embed_s"] >= 0
+    assert EvalConfig.from_dict(result["config"]) == config
+
+
+def test_progress_runs_from_zero_to_one(run):
+    _, _, calls = run
+    fractions = [f for f, _ in calls]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions)
+    assert all(isinstance(m, str) and m for _, m in calls)
+
+
+def test_written_outputs_match_the_split(run):
+    config, result, _ = run
+    saved = json.loads((config.out_dir and open(f"{config.out_dir}/results.json").read()) or "")
+    assert saved["split_id"] == result["split_id"] and saved["knn"] == result["knn"]
+    with open(f"{config.out_dir}/predictions.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    ds = load_dataset(config)
+    assert list(rows[0]) == ["id", "gold", "knn", "probe"]
+    assert [r["id"] for r in rows] == ds.test_ids
+    assert [r["gold"] for r in rows] == ds.test_labels
+    accuracy = sum(r["knn"] == r["gold"] for r in rows) / len(rows)
+    assert round(accuracy, 4) == result["knn"]["accuracy"]
+
+
+def test_repeat_run_hits_the_cache(run, embedder):
+    config, first, _ = run
+    assert first["n_embedded"] > 0 and first["cache_hits"] == 0  # a fresh cache folder
+    second = evaluate(config, embedder=embedder)
+    assert second["n_embedded"] == 0
+    assert second["cache_hits"] == first["n_embedded"]
+    assert second["knn"]["accuracy"] == first["knn"]["accuracy"]
+    assert second["probe"]["accuracy"] == first["probe"]["accuracy"]
+
+
+def test_approximate_index_recall_is_reported(small_data, embedder, tmp_path):
+    config = _config(small_data, tmp_path, approx_threshold=50, k=5, max_test=40, out_dir=None)
+    result = evaluate(config, embedder=embedder)
+    index = result["index"]
+    assert index["type"] == "hnsw_ip" and index["exact"] is False
+    assert index["recall_k"] == 5 and 0.8 <= index["recall_at_k"] <= 1.0
+    assert result["n_test"] == 40
+    assert any("max_test" in w for w in result["warnings"])
+
+
+def test_split_made_here_when_no_test_file(small_data, embedder, tmp_path):
+    config = _config(small_data, tmp_path, test=None, k=1, no_cache=True, out_dir=None)
+    result = evaluate(config, embedder=embedder)
+    assert result["n_test"] == round(0.2 * (result["n_train"] + result["n_test"]))
+    assert result["knn"]["k"] == 1 and result["knn"]["k_source"] == "config"
+    assert result["n_embedded"] == result["n_train"] + result["n_test"] - result["cache_hits"]
+    assert result["cache_hits"] == 0
+    assert load_dataset(config).split_id == result["split_id"]  # the saved split is reused
+
+
+def test_cli_json_is_one_object(small_data, tmp_path, capsys):
+    code = main(
+        [
+            "evaluate",
+            "--train", str(small_data["train"]),
+            "--test", str(small_data["test"]),
+            "--text-col", "text",
+            "--label-col", "category",
+            "--split-dir", str(tmp_path / "splits"),
+            "--cache-dir", str(tmp_path / "emb"),
+            "--k", "5",
+            "--json",
+        ]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0
+    result = json.loads(out)  # the whole of stdout is one JSON object
+    assert {"task", "n_train", "n_test", "split_id", "embed_s", "total_s", "items_per_s"} <= set(
+        result
+    )
+    assert {"k", "accuracy", "macro_f1", "accuracy_ci95"} <= set(result["knn"])
+    assert {"accuracy", "macro_f1", "accuracy_ci95"} <= set(result["probe"])
+    assert "[100%] done" in err  # progress went to stderr
+
+
+def test_readable_table(run):
+    _, result, _ = run
+    table = format_result(result)
+    assert table.splitlines()[0].startswith("RAG baseline: classification")
+    for word in ("knn", "probe", "accuracy", "macro-F1", "95% CI", result["split_id"]):
+        assert word in table
+    assert f"{result['knn']['accuracy']:.4f}" in table
+
+
+@pytest.mark.slow
+def test_full_banking77(banking77_dir, embedder, tmp_path):
+    config = EvalConfig(
+        train=str(banking77_dir / "train.csv"),
+        test=str(banking77_dir / "test.csv"),
+        split_dir=str(tmp_path / "splits"),
+        no_cache=True,
+    )
+    result = evaluate(config, embedder=embedder)
+    assert result["n_train"] == 10003 and result["n_test"] == 3080
+    assert result["knn"]["accuracy"] >= 0.90
+    assert result["probe"]["accuracy"] >= 0.90
+    assert len(result["leakage"]) > 0  # banking77 has a few verbatim train/test duplicates
