@@ -247,7 +247,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         _, inner = _is_optional(hints[f.name])
-        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": f.metadata.get("help")}
+        help_ = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
+        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": help_}
         if inner is bool:
             kw["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(inner) is Literal:

@@ -178,12 +178,14 @@ def _estimate(ctx: Ctx, s: Session) -> None:
         memory_estimate_gb=round(mem["total"] / 1e9, 3),
     )
     log.info(
-        "estimate: %.0f s before calibration (%s), %.0f s measured; %d steps, %d tokens",
+        "estimate: %.0f s before calibration (%s), %.0f s measured; %d steps, %d tokens, "
+        "%d thread(s)",
         prior.seconds,
         prior.source,
         measured.seconds,
         s.plan.total_steps,
         s.plan.total_tokens,
+        ctx.threads,
     )
 
 

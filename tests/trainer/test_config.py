@@ -104,6 +104,15 @@ def test_cli_bad_config_exits_2_naming_the_field(tmp_path):
     assert "Traceback" not in res.stderr
 
 
+def test_cli_help_lists_every_field():
+    import dataclasses
+
+    res = run_cli("train", "--help")
+    assert res.returncode == 0, res.stderr
+    for f in dataclasses.fields(TrainConfig):
+        assert "--" + f.name.replace("_", "-") in res.stdout
+
+
 def test_cli_bad_choice_exits_2(tmp_path):
     res = run_cli("train", "--train", "x.csv", "--method", "magic", "--runs-dir", str(tmp_path))
     assert res.returncode == 2
