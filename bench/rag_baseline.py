@@ -128,8 +128,9 @@ def one_round(data: Path) -> dict:
 
 
 def summarise(rounds: list[dict]) -> dict:
-    def med(run: str, key: str) -> float:
-        return statistics.median(r[run][key] for r in rounds)
+    def med(run: str, key: str):
+        values = [r[run][key] for r in rounds]
+        return statistics.median(values) if isinstance(values[0], int | float) else values[0]
 
     summary = {run: {k: med(run, k) for k in rounds[0][run]} for run in rounds[0]}
     summary["ratio_wall_ours_over_peer"] = med("ours_no_cache", "wall_s") / med("peer", "wall_s")

@@ -7,8 +7,9 @@ weighting keeps CV accuracy flat from k=5 to k=20 where plain similarity weights
 
 Probe: multinomial logistic regression, the scikit-learn `LogisticRegression` objective
 (mean cross-entropy + ||W||^2 / (2 C n)). The default backend minimises it with full-batch L-BFGS
-in torch float32, which on banking77 (10k x 384, 77 classes) takes ~1 s where scikit-learn's
-lbfgs takes ~15 s for the same optimum; `backend="sklearn"` runs scikit-learn itself.
+in torch float32, capped at 60 iterations: on banking77 (10k x 384, 77 classes) ~1 s against
+~15 s for scikit-learn's lbfgs, test accuracy 0.931 vs 0.930; `backend="sklearn"` runs
+scikit-learn itself.
 """
 
 from __future__ import annotations

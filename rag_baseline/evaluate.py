@@ -95,6 +95,8 @@ def evaluate(
     say(0.04, f"loading embedder {config.embedder}")
     embedder = _ready_embedder(config, embedder)
     generation = ds.task == "generation"
+    n_texts = len(ds.train_texts) + len(ds.test_texts)
+    say(0.06, f"embedding {n_texts} texts ({embedder.backend})")
     t0, counts_before = time.perf_counter(), (embedder.n_encoded, embedder.n_cache_hits)
     vectors = embedder.encode(
         ds.train_texts + ds.test_texts, _stage(progress, 0.06, 0.3 if generation else 0.75)

@@ -7,9 +7,11 @@ torch.compile's CPU backend emits) fuses bias + GELU, and bias + residual add, i
 Measured on banking77 texts: ~1.15x over plain bf16 weights and ~1.6x over bf16 autocast, with
 cosine to the fp32 vectors > 0.9999.
 
-Only models with the BERT layer layout (query/key/value, attention.output, intermediate with exact
-GELU, output) are fused; `fuse_bert` returns None for anything else or when the op is missing, and
-callers then use autocast. The op is private to torch, so `Embedder` also checks the fused model's
+Attention for short sequences is two batched matmuls and a float32 softmax, which on this CPU is
+~4x faster than torch's flash-attention kernel at T~16. Only models with the BERT layer layout
+(query/key/value, attention.output, intermediate with exact GELU, output, absolute positions) are
+rebuilt; `fuse_bert` returns None for anything else or when the op is missing, and callers then
+use autocast. The op is private to torch, so `Embedder` also checks the fused model's
 vectors against fp32 ones once at load time.
 """
 
@@ -92,18 +94,67 @@ def _is_bert_layout(model: nn.Module) -> bool:
     return True
 
 
+class FusedBertLayer(nn.Module):
+    """One BERT layer: fused QKV GEMM, attention by batched matmul, fused output GEMMs.
+
+    For the short sequences of typical labelled data (T < 128) two bmm calls and a softmax are
+    ~4x faster than torch's CPU flash-attention kernel (measured at B=256, H=12, T=16, D=32).
+    """
+
+    def __init__(self, layer: nn.Module, n_heads: int):
+        super().__init__()
+        attn = layer.attention.self
+        qkv = nn.Linear(attn.query.in_features, 3 * attn.query.out_features)
+        qkv.weight.data = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight])
+        qkv.bias.data = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias])
+        self.qkv = FusedLinear(qkv)
+        self.attn_out = FusedResidualOutput(
+            layer.attention.output.dense, layer.attention.output.LayerNorm
+        )
+        self.intermediate = FusedLinear(layer.intermediate.dense, act="gelu")
+        self.out = FusedResidualOutput(layer.output.dense, layer.output.LayerNorm)
+        self.n_heads = n_heads
+        self.head_dim = attn.query.out_features // n_heads
+
+    def forward(self, x: torch.Tensor, mask_bias: torch.Tensor | None) -> torch.Tensor:
+        """x (B, T, hidden) bf16; mask_bias (B, 1, 1, T) float32, 0 or -inf-like, or None."""
+        batch, width, _ = x.shape
+        qkv = self.qkv(x).view(batch, width, 3, self.n_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, D)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * self.head_dim**-0.5  # (B, H, T, T)
+        if mask_bias is not None:
+            scores = scores.float() + mask_bias
+        probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(DTYPE)
+        context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, width, -1)
+        x = self.attn_out(context, x)
+        return self.out(self.intermediate(x), x)
+
+
+class FusedBertEncoder(nn.Module):
+    """A BERT-layout encoder rebuilt from fused bf16 layers; forward returns (B, T, hidden)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.embeddings = copy.deepcopy(model.embeddings).to(DTYPE).eval()
+        heads = model.config.num_attention_heads
+        self.layers = nn.ModuleList(FusedBertLayer(layer, heads) for layer in model.encoder.layer)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = self.embeddings(input_ids=input_ids)
+        mask_bias = None
+        if attention_mask is not None and not bool(attention_mask.all()):
+            mask_bias = (attention_mask[:, None, None, :].float() - 1.0) * 1e30
+        for layer in self.layers:
+            x = layer(x, mask_bias)
+        return x
+
+
 def fuse_bert(model: nn.Module) -> nn.Module | None:
-    """A bf16 copy of a BERT-layout encoder with fused linear layers, or None if not applicable."""
+    """A fused bf16 copy of a BERT-layout encoder, or None where that does not apply."""
     if _linear_op() is None or not _is_bert_layout(model):
         return None
-    fused = copy.deepcopy(model).to(DTYPE).eval()
-    for layer in fused.encoder.layer:
-        attn = layer.attention.self
-        for name in ("query", "key", "value"):
-            setattr(attn, name, FusedLinear(getattr(attn, name)))
-        out = layer.attention.output
-        layer.attention.output = FusedResidualOutput(out.dense, out.LayerNorm)
-        layer.intermediate.dense = FusedLinear(layer.intermediate.dense, act="gelu")
-        layer.intermediate.intermediate_act_fn = nn.Identity()
-        layer.output = FusedResidualOutput(layer.output.dense, layer.output.LayerNorm)
-    return fused
+    if getattr(model.config, "position_embedding_type", "absolute") != "absolute":
+        return None
+    return FusedBertEncoder(model).eval()

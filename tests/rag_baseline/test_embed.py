@@ -96,3 +96,35 @@ def test_unknown_models_are_clear_errors():
         Embedder("shipped:nope")
     with pytest.raises(ModelNotFoundError, match="not found"):
         Embedder("no_such_folder_xyz")
+
+
+def test_fused_bf16_encoder_matches_fp32_with_padding(embedder):
+    """The fused encoder, with an attention mask over padded rows, against the fp32 model."""
+    import torch
+
+    from rag_baseline.embed import cpu_has_native_bf16
+    from rag_baseline.fastbert import fuse_bert
+
+    tokenizer, fp32_model, _, _ = embedder._fast
+    fused = fuse_bert(fp32_model)
+    assert fused is not None  # MiniLM has the BERT layout
+    if cpu_has_native_bf16():
+        assert embedder.backend == "bf16-fused"
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    mask = batch["attention_mask"]
+    assert not bool(mask.all())  # rows of different lengths: the mask matters
+    with torch.inference_mode():
+        ref = fp32_model(input_ids=batch["input_ids"], attention_mask=mask).last_hidden_state
+        got = fused(batch["input_ids"], attention_mask=mask).float()
+    weights = mask.unsqueeze(-1).float()
+    pooled = [(h * weights).sum(1) / weights.sum(1) for h in (ref, got)]
+    a, b = (torch.nn.functional.normalize(p, dim=-1) for p in pooled)
+    assert float((a * b).sum(-1).min()) > 0.999
+
+
+def test_fusion_declines_other_architectures():
+    import torch
+
+    from rag_baseline.fastbert import fuse_bert
+
+    assert fuse_bert(torch.nn.Linear(4, 4)) is None

@@ -1,9 +1,9 @@
 """Generation: few-shot RAG prompts and the nearest-neighbour answer, end to end.
 
-The default run uses a tiny randomly initialised Llama saved to disk (a real transformers model,
-loaded through the same `--generator DIR` path a user would take) so the whole pipeline runs in
-seconds; the shipped SmolLM2 GGUF runs in a slow-marked test (loading and dequantising it takes
-~20-30 s on 2 busy cores).
+A tiny randomly initialised Llama saved to disk (a real transformers model, loaded through the
+same `--generator DIR` path a user would take) covers the pipeline and the CLI in seconds; the
+shipped SmolLM2 GGUF runs once on 6 items (~15 s on 2 quiet cores, mostly loading and
+dequantising the GGUF; 20-30 s when other jobs share the cores).
 """
 
 from __future__ import annotations
@@ -126,7 +126,6 @@ def test_missing_generator_is_exit_2(city_data, tmp_path, capsys):
     assert "no_model_here" in err and "not found" in err and "Traceback" not in err
 
 
-@pytest.mark.slow
 def test_shipped_smollm2_few_shot(city_data, embedder, tmp_path):
     from rag_baseline.generate import Generator
 
