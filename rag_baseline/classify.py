@@ -120,17 +120,21 @@ def fit_probe(
         return coef.astype(np.float32), intercept.astype(np.float32), classes
     if backend != "torch":
         raise ValueError(f"backend must be 'torch' or 'sklearn', got {backend!r}")
-    coef, intercept = _fit_torch(X, codes, len(classes), C, max_iter)
+    coef, intercept = fit_logreg_lbfgs(X, codes, len(classes), C, max_iter)
     return coef, intercept, classes
 
 
-def _fit_torch(
+def fit_logreg_lbfgs(
     X: np.ndarray, codes: np.ndarray, n_classes: int, C: float, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Full-batch L-BFGS on mean cross-entropy + ||W||^2 / (2 C n): scikit-learn's
+    LogisticRegression(C) objective scaled by 1/(C n). X (n, dim) float32, codes (n,) ints;
+    returns (coef (n_classes, dim), intercept (n_classes,)). Shared with the trainer's warm start.
+    """
     import torch
 
     x = torch.from_numpy(X)
-    t = torch.from_numpy(codes)
+    t = torch.from_numpy(np.asarray(codes, dtype=np.int64))
     w = torch.zeros((n_classes, X.shape[1]), requires_grad=True)
     b = torch.zeros(n_classes, requires_grad=True)
     l2 = 1.0 / (2.0 * C * len(X))
