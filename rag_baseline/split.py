@@ -162,6 +162,46 @@ def _split_record(split_path: Path, key: dict, train: _Side, test: _Side) -> dic
     return record
 
 
+def _subset(side: _Side, keep: list[int]) -> _Side:
+    return _Side(
+        [side.texts[i] for i in keep], [side.labels[i] for i in keep], [side.ids[i] for i in keep]
+    )
+
+
+def _check_test_labels(
+    train_name: str, test_name: str, label_col: str, train: _Side, test: _Side
+) -> None:
+    unseen = sorted(set(test.labels) - set(train.labels))
+    if unseen:
+        shown = ", ".join(repr(c) for c in unseen[:5])
+        raise DataError(
+            f"{test_name}: {len(unseen)} label(s) in column '{label_col}' never occur in "
+            f"{train_name} ({shown}). Add training examples for them or remove them from the "
+            "test file."
+        )
+
+
+def _handle_leakage(
+    train: _Side, test: _Side, drop: bool, warnings: list[str]
+) -> tuple[_Side, list[str]]:
+    """Warn about test texts that also appear in training; drop them when asked."""
+    leaked = _leakage(train.texts, test.texts, test.ids)
+    if not leaked:
+        return test, leaked
+    shown = ", ".join(leaked[:10]) + (" …" if len(leaked) > 10 else "")
+    action = "dropped from the test side" if drop else "kept (use --drop-leakage)"
+    warnings.append(
+        f"leakage: {len(leaked)} test example(s) also appear verbatim in training ({shown}); "
+        f"{action}. They inflate held-out scores."
+    )
+    if drop:
+        leaked_set = set(leaked)
+        test = _subset(test, [i for i, t in enumerate(test.ids) if t not in leaked_set])
+        if not test.ids:
+            raise DataError("every test example also appears in training; nothing is left.")
+    return test, leaked
+
+
 def prepare_dataset(
     train_path: str | Path,
     test_path: str | Path | None = None,
@@ -194,47 +234,25 @@ def prepare_dataset(
         "max_chars": max_chars,
         "drop_leakage": drop_leakage,
     }
+    name = train_table.path.name
     if test_path is not None:
         test_table = load_table(test_path, max_mb=max_mb)
         resolve_columns(test_table, text_col, label_col)
         train, test = rows, _load_side(test_table, text_col, label_col, max_chars, warnings, "t")
         if task == "classification":
-            _check_classes(train_table.path.name, train.labels, label_col, need_two_each=False)
-            unseen = sorted(set(test.labels) - set(train.labels))
-            if unseen:
-                shown = ", ".join(repr(c) for c in unseen[:5])
-                raise DataError(
-                    f"{test_table.path.name}: {len(unseen)} label(s) in column '{label_col}' "
-                    f"never occur in {train_table.path.name} ({shown}). Add training examples "
-                    "for them or remove them from the test file."
-                )
+            _check_classes(name, train.labels, label_col, need_two_each=False)
+            _check_test_labels(name, test_table.path.name, label_col, train, test)
         key["test_file"] = _file_hash(test_table.path)
     else:
         if task == "classification":
-            _check_classes(train_table.path.name, rows.labels, label_col, need_two_each=True)
+            _check_classes(name, rows.labels, label_col, need_two_each=True)
         train_idx, test_idx = _stratified_split(rows.labels, task, test_size, seed)
         key.update(seed=seed, test_size=test_size)
-        train = _Side(
-            *([getattr(rows, a)[i] for i in train_idx] for a in ("texts", "labels", "ids"))
-        )
-        test = _Side(*([getattr(rows, a)[i] for i in test_idx] for a in ("texts", "labels", "ids")))
+        train, test = _subset(rows, train_idx), _subset(rows, test_idx)
     split_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     split_path = Path(split_dir or DEFAULT_SPLIT_DIR) / f"split-{split_id}.json"
     _split_record(split_path, key, train, test)
-    leaked = _leakage(train.texts, test.texts, test.ids)
-    if leaked:
-        shown = ", ".join(leaked[:10]) + (" …" if len(leaked) > 10 else "")
-        action = "dropped from the test side" if drop_leakage else "kept (use --drop-leakage)"
-        warnings.append(
-            f"leakage: {len(leaked)} test example(s) also appear verbatim in training ({shown}); "
-            f"{action}. They inflate held-out scores."
-        )
-        if drop_leakage:
-            leaked_set = set(leaked)
-            keep = [i for i, t in enumerate(test.ids) if t not in leaked_set]
-            test = _Side(*([getattr(test, a)[i] for i in keep] for a in ("texts", "labels", "ids")))
-            if not test.ids:
-                raise DataError("every test example also appears in training; nothing is left.")
+    test, leaked = _handle_leakage(train, test, drop_leakage, warnings)
     return Dataset(
         task=task,
         text_col=text_col,
