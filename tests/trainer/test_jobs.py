@@ -61,17 +61,17 @@ def test_second_launch_queues_then_runs(tmp_path, tiny_data):
     assert _state(jm, first) == "running"
     st = jm.status(second)
     assert st["state"] == "queued" and st["queue_position"] == 1
-    seen = set()
 
     def both_done() -> bool:
-        seen.add(read_status(runs / first).get("phase"))
         return all(_state(jm, r) in ("completed", "failed") for r in (first, second))
 
     wait_for(both_done, JOB_TIMEOUT, "both queued jobs to finish", interval=0.5)
     a, b = jm.status(first), jm.status(second)
     assert (a["state"], b["state"]) == ("completed", "completed"), (a["reason"], b["reason"])
     assert b["started_at"] >= a["ended_at"] - 1.0  # the second ran after the first
-    assert {"training"} & seen
+    # The phase is checked at the end, not sampled while running: a 6-step run can pass through
+    # "training" faster than any polling interval on a quiet machine (a flake seen in the suite).
+    assert read_status(runs / first)["phase"] == "completed"
     rows = jm.metrics(first)
     assert rows and {"step", "loss", "lr", "samples_per_s", "tokens_per_s", "eta_s"} <= set(
         rows[-1]
