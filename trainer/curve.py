@@ -10,7 +10,7 @@ from typing import Any
 
 from trainer.distributed import Dist
 from trainer.finalize import predict_test, score
-from trainer.loop import Hooks, Loop, LoopState, Stopped
+from trainer.loop import Hooks, LoopState, Stopped
 from trainer.session import Session, build_session
 
 log = logging.getLogger("trainer")
@@ -52,21 +52,9 @@ def learning_curve(ctx, main: Session, main_metrics: dict[str, Any]) -> list[dic
         cfg = ctx.cfg
         # rank 0 alone, without DDP: the other ranks have finished
         s = build_session(cfg, data, ctx.device, ctx.precision, Dist(), train_rows=rows)
-        state = LoopState()
         if stratify and cfg.warm_start:
             warm_start_head(s.model, s.task, len(s.labels), ctx.device, s.amp, cfg.seed)
-        loop = Loop(
-            cfg,
-            s.train_model,
-            s.task,
-            s.optimizer,
-            s.scheduler,
-            s.plan,
-            ctx.device,
-            s.amp,
-            Hooks(should_stop=ctx.stop),
-        )
-        state = loop.run(state)
+        state = s.loop(Hooks(should_stop=ctx.stop)).run(LoopState())
         point = {"fraction": frac, "n_train": len(rows), "train_s": round(state.train_s, 2)}
         point.update(_headline(s.task_name, score(s, predict_test(s))))
         log.info("learning curve: %s", point)

@@ -36,7 +36,7 @@ from trainer.distributed import (
     resolve_precision,
     shutdown,
 )
-from trainer.loop import Hooks, Loop, LoopState, Stopped
+from trainer.loop import Hooks, LoopState, Stopped
 from trainer.procs import StopFlag
 from trainer.runfolder import RunFolder, new_run_id, write_json_atomic
 from trainer.session import Session, build_session, calibrate, load_data, prior_estimate
@@ -263,20 +263,7 @@ def _train_loop(ctx: Ctx, s: Session, state: LoopState) -> LoopState:
         checkpoint=lambda st: save_checkpoint(run, s.model, s.optimizer, s.scheduler, st),
         should_stop=lambda: any_rank(ctx.dist, ctx.stop(), ctx.device),
     )
-    loop = Loop(
-        cfg,
-        s.train_model,
-        s.task,
-        s.optimizer,
-        s.scheduler,
-        s.plan,
-        ctx.device,
-        s.amp,
-        hooks,
-        ctx.dist.rank,
-        ctx.dist.world,
-    )
-    state = loop.run(state)
+    state = s.loop(hooks, ctx.dist.rank, ctx.dist.world).run(state)
     save_checkpoint(run, s.model, s.optimizer, s.scheduler, state)
     return state
 

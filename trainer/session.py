@@ -19,7 +19,7 @@ from trainer import estimate as est
 from trainer.batching import epoch_batches, padded_tokens
 from trainer.config import TrainConfig
 from trainer.distributed import Dist, amp_dtype
-from trainer.loop import Plan, make_optimizer, make_plan, make_scheduler
+from trainer.loop import Hooks, Loop, Plan, make_optimizer, make_plan, make_scheduler
 from trainer.model import (
     ModelSource,
     build_causal_lm,
@@ -72,6 +72,22 @@ class Session:
     @property
     def amp(self) -> torch.dtype | None:
         return amp_dtype(self.precision)
+
+    def loop(self, hooks: Hooks, rank: int = 0, world: int = 1) -> Loop:
+        """The training loop over this session's model, optimizer, schedule and plan."""
+        return Loop(
+            self.cfg,
+            self.train_model,
+            self.task,
+            self.optimizer,
+            self.scheduler,
+            self.plan,
+            self.device,
+            self.amp,
+            hooks,
+            rank,
+            world,
+        )
 
 
 def build_session(
