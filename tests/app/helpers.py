@@ -47,3 +47,12 @@ def small_demo() -> bytes:
     """A stratified slice of the demo CSV, for fast real runs."""
     frame = pd.read_csv(demo_path())
     return frame.groupby("category").head(PER_CLASS).to_csv(index=False).encode()
+
+
+def upload_small_demo(at: AppTest) -> AppTest:
+    """On the Data page: choose upload, upload `small_demo()` and validate the split."""
+    at.radio(key="data_source").set_value(at.radio(key="data_source").options[1]).run()
+    at.file_uploader(key="upload_train").set_value(("tickets.csv", small_demo(), "text/csv"))
+    at.run()
+    at.button(key="validate").click().run()
+    return at

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.app.conftest import app_state, go
-from tests.app.helpers import small_demo
+from tests.app.helpers import upload_small_demo
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +35,7 @@ def _wait(at, run_id: str, states: set[str], timeout_s: float, need_step: bool =
 def test_cancel_then_resume_from_the_page(app):
     at = app()
     go(at, "data")
-    at.radio(key="data_source").set_value(at.radio(key="data_source").options[1]).run()
-    at.file_uploader(key="upload_train").set_value(("tickets.csv", small_demo(), "text/csv"))
-    at.run()
-    at.button(key="validate").click().run()
+    upload_small_demo(at)
     go(at, "fine_tune")
     at.checkbox(key="gate_override").check().run()
     at.number_input(key="ft_max_steps").set_value(400).run()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.app.conftest import ENTRY, TIMEOUT, app_state, errors, go
-from tests.app.helpers import small_demo
+from tests.app.helpers import upload_small_demo
 from ui.training import OVERRIDE_WARNING
 
 
@@ -35,10 +35,7 @@ def test_upload_baseline_fine_tune_compare_runs(app, workspace_dir):
     whose warning must then appear on every result."""
     at = app()
     go(at, "data")
-    at.radio(key="data_source").set_value(at.radio(key="data_source").options[1]).run()
-    at.file_uploader(key="upload_train").set_value(("tickets.csv", small_demo(), "text/csv"))
-    at.run()
-    at.button(key="validate").click().run()
+    upload_small_demo(at)
     assert not errors(at), errors(at)
     split_id = app_state(at).data.split_id
     assert split_id
