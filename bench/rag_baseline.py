@@ -35,8 +35,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
+from core.models import shipped_minilm_path  # noqa: E402
 from rag_baseline.evaluate import EvalConfig, evaluate  # noqa: E402
-from rag_baseline.models import shipped_minilm_path  # noqa: E402
 
 
 def peer(data: Path) -> dict:

@@ -4,7 +4,7 @@ Peer (fixed by issue 4): HF `Trainer` + peft LoRA r=8, alpha 16, dropout 0.1 on 
 the classifier head trainable (modules_to_save), AutoModelForSequenceClassification on the
 shipped all-MiniLM-L6-v2, dynamic padding at max_length 64, batch 32, lr 1e-3, fp32,
 3 epochs (20 with --per-class). Ours: `python -m trainer train` with its defaults.
-Both score the same held-out test.csv with rag_baseline.metrics.
+Both score the same held-out test.csv with core.metrics.
 
     .venv/bin/python bench/trainer.py                  # 10 examples per class (default)
     .venv/bin/python bench/trainer.py --per-class 10   # the same, explicitly
@@ -118,8 +118,8 @@ def run_peer(train_csv: Path, test_csv: Path, epochs: float, lr: float, threads:
     import torch
     from transformers import AutoTokenizer, DataCollatorWithPadding, Trainer
 
-    from rag_baseline.metrics import classification_metrics
-    from rag_baseline.models import shipped_minilm_path
+    from core.metrics import classification_metrics
+    from core.models import shipped_minilm_path
 
     if threads:
         torch.set_num_threads(threads)

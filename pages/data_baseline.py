@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rag_baseline.data import DataError
+from core.data import DataError
 from ui import baseline, data_source, nav, state
 
 nav.require_app()

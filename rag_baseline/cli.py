@@ -15,9 +15,9 @@ import sys
 from dataclasses import MISSING, fields
 from typing import Literal, get_args, get_origin, get_type_hints
 
+from core.data import DataError
+from core.models import ModelNotFoundError
 from rag_baseline.config import EvalConfig
-from rag_baseline.data import DataError
-from rag_baseline.models import ModelNotFoundError
 
 FLAG_NAMES = {"out_dir": "--out"}
 VALIDATE_FIELDS = (

@@ -10,9 +10,9 @@ import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Literal, get_args
 
-from rag_baseline.data import MAX_FILE_MB, MAX_TEXT_CHARS
+from core.models import DEFAULT_EMBEDDER, DEFAULT_GENERATOR
+from core.spec import MAX_FILE_MB, MAX_TEXT_CHARS, DataSpec
 from rag_baseline.index import APPROX_THRESHOLD
-from rag_baseline.models import DEFAULT_EMBEDDER, DEFAULT_GENERATOR
 
 TaskChoice = Literal["classification", "generation"]
 PrecisionChoice = Literal["auto", "fp32", "bf16"]
@@ -169,6 +169,22 @@ class EvalConfig:
             return
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+    def data_spec(self) -> DataSpec:
+        """The data this evaluation scores: the same spec type as the trainer's and the app's."""
+        return DataSpec(
+            train=self.train,
+            test=self.test,
+            text_col=self.text_col,
+            label_col=self.label_col,
+            task=self.task,
+            test_size=self.test_size,
+            seed=self.seed,
+            split_dir=self.split_dir,
+            drop_leakage=self.drop_leakage,
+            max_chars=self.max_chars,
+            max_mb=self.max_file_mb,
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

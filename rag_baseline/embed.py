@@ -26,13 +26,13 @@ from typing import Literal
 
 import numpy as np
 
-from rag_baseline.cache import EmbeddingCache, text_keys
-from rag_baseline.models import (
+from core.models import (
     DEFAULT_EMBEDDER,
     ModelNotFoundError,
     resolve_local_or_hub,
     shipped_minilm_path,
 )
+from rag_baseline.cache import EmbeddingCache, text_keys
 
 Precision = Literal["auto", "fp32", "bf16"]
 Progress = Callable[[float, str], None]

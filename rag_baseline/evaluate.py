@@ -2,8 +2,8 @@
 
 Classification: kNN retrieval (k by cross-validation) and a linear probe on the same frozen
 embeddings. Generation: retrieval-augmented few-shot prompting of a small causal LM, and the
-nearest neighbour's output copied. Scores come from `rag_baseline.metrics`, shared with the
-trainer, on the split saved by `rag_baseline.split`, so results compare row by row.
+nearest neighbour's output copied. Scores come from `core.metrics`, shared with the
+trainer, on the split saved by `core.split`, so results compare row by row.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.metrics import classification_metrics, generation_metrics
+from core.split import Dataset, prepare_dataset
 from rag_baseline.classify import (
     choose_k,
     encode_labels,
@@ -27,8 +29,6 @@ from rag_baseline.config import DEFAULT_GENERATION_K, EvalConfig
 from rag_baseline.embed import Embedder
 from rag_baseline.generate import Generator, max_new_tokens_for, nearest_answers, rag_prompts
 from rag_baseline.index import VectorIndex, build_index, index_report
-from rag_baseline.metrics import classification_metrics, generation_metrics
-from rag_baseline.split import Dataset, prepare_dataset
 
 __all__ = ["EvalConfig", "evaluate", "load_dataset"]
 
@@ -50,19 +50,7 @@ def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
 
 def load_dataset(config: EvalConfig) -> Dataset:
     """Validate and split as `config` says (no model is loaded). Raises DataError."""
-    ds = prepare_dataset(
-        config.train,
-        config.test,
-        text_col=config.text_col,
-        label_col=config.label_col,
-        task=config.task,
-        test_size=config.test_size,
-        seed=config.seed,
-        split_dir=config.split_dir,
-        drop_leakage=config.drop_leakage,
-        max_chars=config.max_chars,
-        max_mb=config.max_file_mb,
-    )
+    ds = prepare_dataset(config.data_spec())
     if config.max_test is not None and len(ds.test_ids) > config.max_test:
         rng = np.random.default_rng(config.seed)
         keep = np.sort(rng.choice(len(ds.test_ids), size=config.max_test, replace=False))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag_baseline.models import (
+from core.models import (
     DEFAULT_GENERATOR,
     ModelNotFoundError,
     resolve_local_or_hub,

@@ -2,7 +2,7 @@
 
 Run from the repository root (deterministic: the same seed always writes the same file):
 
-    .venv/bin/python scripts/make_demo_data.py      # -> rag_baseline/demo/support_tickets.csv
+    .venv/bin/python scripts/make_demo_data.py      # -> core/demo/support_tickets.csv
     .venv/bin/python scripts/make_demo_data.py --seed 7 --rows 2000 --out /tmp/tickets.csv
 
 The task is deliberately not trivially separable, like real ticket routing: queues overlap
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from demo_phrases import AMBIGUOUS, CLOSERS, CONFUSABLE, CONTEXTS, ISSUES, OPENERS, SLOTS, WEIGHTS
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rag_baseline" / "demo" / "support_tickets.csv"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "core" / "demo" / "support_tickets.csv"
 CHANNELS = ("email", "chat", "web_form")
 NOISE_RATE = 0.08  # share of labels an agent filed under a neighbouring queue
 AMBIGUOUS_RATE = 0.14  # share of tickets drawn from phrases that fit two queues

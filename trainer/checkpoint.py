@@ -6,6 +6,7 @@ folder without `state.json` (cut by kill -9) is never used. The newest two are k
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -69,6 +70,23 @@ def _prune(folder: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint file holds something other than tensors and plain values."""
+
+
+def _load_untrusted(path: Path) -> dict[str, Any]:
+    """Load optimizer/scheduler/RNG state with `weights_only=True`: a run folder is untrusted (it
+    may come from a cluster or a colleague), and a full unpickle would run any code it names."""
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnsafeCheckpointError(
+            f"{path} holds more than tensors and plain values ({first}); refusing to load it. "
+            "Delete that checkpoint folder to resume from an earlier one, or start a new run."
+        ) from None
+
+
 def load_checkpoint(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
 ) -> tuple[LoopState, dict[str, Any]]:
@@ -81,11 +99,12 @@ def load_checkpoint(
     with torch.no_grad():
         for name, tensor in weights.items():
             params[name].copy_(tensor.to(params[name].device))
-    blob = torch.load(path / "optim.pt", weights_only=False, map_location="cpu")
+    blob = _load_untrusted(path / "optim.pt")
     optimizer.load_state_dict(blob["optimizer"])
     scheduler.load_state_dict(blob["scheduler"])
     torch.set_rng_state(blob["rng"]["torch"])
-    random.setstate(blob["rng"]["python"])
+    version, internal, gauss = blob["rng"]["python"]
+    random.setstate((version, tuple(internal), gauss))
     if blob["rng"]["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
     saved = json.loads((path / "state.json").read_text())

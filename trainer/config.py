@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from core.spec import DEFAULT_SPLIT_DIR, MAX_FILE_MB, MAX_TEXT_CHARS, DataSpec
+
 Task = Literal["auto", "classification", "generation"]
 Method = Literal["lora", "qlora", "full"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -88,6 +90,10 @@ class TrainConfig:
     run_id: str | None = _f(None, "name of the run folder; default: time stamp + random suffix")
     split_dir: str | None = _f(None, "where the saved held-out split lives; default: .cache/splits")
     drop_leakage: bool = _f(False, "drop test rows whose text also occurs in training")
+    max_chars: int = _f(
+        MAX_TEXT_CHARS, "texts longer than this are truncated (part of the split id)", "characters"
+    )
+    max_file_mb: float = _f(MAX_FILE_MB, "largest accepted input file", "MB")
     gate_override: bool = _f(False, "the user overrode a 'do not fine-tune' verdict (recorded)")
     eval_every: int = _f(0, "evaluate on a held-out sample every N steps; 0 = per epoch", "steps")
     eval_samples: int = _f(512, "held-out examples used by periodic evaluation", "examples")
@@ -131,6 +137,22 @@ class TrainConfig:
         data = load_mapping(path)
         data.update({k: v for k, v in (overrides or {}).items() if v is not None})
         return cls.from_dict(data)
+
+    def data_spec(self) -> DataSpec:
+        """The data this run trains and scores on: the same spec type as the baseline's."""
+        return DataSpec(
+            train=self.train,
+            test=self.test,
+            text_col=self.text_col,
+            label_col=self.label_col,
+            task=None if self.task == "auto" else self.task,
+            test_size=self.test_size,
+            seed=self.seed,
+            split_dir=self.split_dir or DEFAULT_SPLIT_DIR,
+            drop_leakage=self.drop_leakage,
+            max_chars=self.max_chars,
+            max_mb=self.max_file_mb,
+        )
 
     def resolved_task(self, inferred: str) -> str:
         return inferred if self.task == "auto" else self.task

@@ -1,4 +1,4 @@
-"""After training: held-out predictions and metrics (rag_baseline.metrics, so numbers compare
+"""After training: held-out predictions and metrics (core.metrics, so numbers compare
 with the RAG baseline), predictions.csv keyed by the split's test ids, and the exported adapter
 (peft safetensors + head + labels + meta), optionally merged into the base model.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from rag_baseline.metrics import classification_metrics, generation_metrics
+from core.metrics import classification_metrics, generation_metrics
 from trainer.runfolder import RunFolder
 from trainer.session import Session
 from trainer.tasks import IGNORE, autocast_ctx, classify, generate_answers

@@ -2,7 +2,7 @@
 
 Weights load from safetensors (or the shipped GGUF, dequantized on load) with
 `trust_remote_code=False`; a model id that is neither a local folder nor reachable on the hub
-raises `ModelNotFoundError` (from rag_baseline.models) naming what was tried.
+raises `ModelNotFoundError` (from core.models) naming what was tried.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rag_baseline.models import (
+from core.models import (
     ModelNotFoundError,
     resolve_local_or_hub,
     shipped_minilm_path,

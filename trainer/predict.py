@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from rag_baseline.data import DataError, detect_columns, load_table
+from core.data import DataError, detect_columns, load_table
 from trainer.config import InputError
 from trainer.distributed import amp_dtype, resolve_device, resolve_precision
 from trainer.finalize import META_FILE

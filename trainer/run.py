@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from rag_baseline.data import DataError
-from rag_baseline.models import ModelNotFoundError
+from core.data import DataError
+from core.models import ModelNotFoundError
 from trainer import estimate as est
 from trainer import procs
 from trainer.checkpoint import load_checkpoint, save_checkpoint

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rag_baseline.split import Dataset, prepare_dataset
+from core.split import Dataset, prepare_dataset
 from trainer import estimate as est
 from trainer.batching import epoch_batches, padded_tokens
 from trainer.config import TrainConfig
@@ -36,17 +36,7 @@ CALIBRATION_S = 1.5  # time forward+backward passes for at least this long
 
 
 def load_data(cfg: TrainConfig) -> Dataset:
-    return prepare_dataset(
-        cfg.train,
-        cfg.test,
-        text_col=cfg.text_col,
-        label_col=cfg.label_col,
-        task=None if cfg.task == "auto" else cfg.task,
-        test_size=cfg.test_size,
-        seed=cfg.seed,
-        split_dir=cfg.split_dir,
-        drop_leakage=cfg.drop_leakage,
-    )
+    return prepare_dataset(cfg.data_spec())
 
 
 @dataclass

@@ -2,7 +2,7 @@
 fine-tune (classification: kNN retrieval, linear probe; generation: RAG few-shot, nearest answer).
 
 Pure Python (no streamlit): joins the predictions of both pipelines by item id, runs McNemar's
-paired test (rag_baseline.metrics.mcnemar) on the items both scored, prices 1,000 predictions from
+paired test (core.metrics.mcnemar) on the items both scored, prices 1,000 predictions from
 the measured time per item, sets the trial's predicted against actual cost, and recomputes the
 advisor's break-even from the measured accuracy.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor import Answers, Assumptions, estimate
-from rag_baseline.metrics import mcnemar, normalize_answer
+from core.metrics import mcnemar, normalize_answer
 
 ALPHA = 0.05
 NAMES = {

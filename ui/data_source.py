@@ -1,5 +1,5 @@
 """Choosing the data on the Data & baseline page: the built-in demo or the user's uploads, the
-columns, the task, and validating the held-out split with rag_baseline.split.prepare_dataset."""
+columns, the task, and validating the held-out split with core.split.prepare_dataset."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 import streamlit as st
 
-from rag_baseline.data import DataError, detect_columns, load_table
-from rag_baseline.split import prepare_dataset
+from core.data import DataError, detect_columns, load_table
+from core.spec import DataSpec
+from core.split import prepare_dataset
 from ui import state
 from ui.workspace import DataChoice
 
@@ -21,7 +22,7 @@ DEMO_LABEL = "Built-in demo: support tickets of a software company → 13 queues
 
 def demo_path() -> Path:
     """The demo CSV shipped inside the rag_baseline package."""
-    return Path(str(importlib.resources.files("rag_baseline").joinpath("demo/support_tickets.csv")))
+    return Path(str(importlib.resources.files("core").joinpath("demo/support_tickets.csv")))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -78,14 +79,15 @@ def validate(choice: DataChoice) -> DataChoice:
     """
     if not choice.train:
         raise DataError("choose the demo or upload a training file first.")
-    ds = prepare_dataset(
-        choice.train,
-        choice.test or None,
+    spec = DataSpec(
+        train=choice.train,
+        test=choice.test or None,
         text_col=choice.text_col or None,
         label_col=choice.label_col or None,
         task=choice.task or None,
-        split_dir=state.current_project().splits_dir,
+        split_dir=str(state.current_project().splits_dir),
     )
+    ds = prepare_dataset(spec)
     done = dataclasses.replace(
         choice,
         text_col=ds.text_col,

@@ -7,7 +7,7 @@ server restart. Pure Python (no streamlit), so it is tested and reused without a
         assumptions.json              the user's overrides of advisor/assumptions.toml
         data.json                     chosen data: files, columns, task (a DataChoice)
         uploads/                      uploaded files, as uploaded
-        splits/                       saved held-out splits (rag_baseline.split)
+        splits/                       saved held-out splits (core.split)
         results/baseline-<split>/     RAG baseline results.json + predictions.csv
         runs/                         trainer run folders + the SQLite run registry
 """

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from advisor import Answers, estimate, load_assumptions
-from rag_baseline.metrics import classification_metrics, mcnemar
+from core.metrics import classification_metrics, mcnemar
 from ui import compare, memo
 
 N = 60
@@ -142,7 +142,7 @@ def test_memo_has_verdict_numbers_charts_and_assumptions(case, override):
 
 
 def test_generation_compares_exact_match_after_normalisation(tmp_path):
-    from rag_baseline.metrics import generation_metrics
+    from core.metrics import generation_metrics
 
     refs = ["Paris", "42", "blue whale", "yes"]
     rag, nearest, ft = ["paris.", "41", "Blue whale", "no"], ["Rome", "42", "x", "no"], [

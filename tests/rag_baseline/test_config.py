@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.models import DEFAULT_EMBEDDER, DEFAULT_GENERATOR
 from rag_baseline.config import EvalConfig
-from rag_baseline.models import DEFAULT_EMBEDDER, DEFAULT_GENERATOR
 
 
 def test_defaults_and_round_trip():

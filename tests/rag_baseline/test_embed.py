@@ -89,8 +89,8 @@ def test_cache_is_per_settings(embedder, tmp_path):
 
 
 def test_unknown_models_are_clear_errors():
+    from core.models import ModelNotFoundError
     from rag_baseline.embed import Embedder
-    from rag_baseline.models import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError, match="shipped"):
         Embedder("shipped:nope")

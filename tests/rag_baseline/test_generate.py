@@ -49,7 +49,7 @@ def tiny_lm(tmp_path_factory):
     """A 1-layer random Llama with the MiniLM WordPiece tokenizer (no chat template)."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from rag_baseline.models import shipped_minilm_path
+    from core.models import shipped_minilm_path
 
     folder = tmp_path_factory.mktemp("tiny_lm")
     tokenizer = AutoTokenizer.from_pretrained(str(shipped_minilm_path()))

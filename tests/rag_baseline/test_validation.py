@@ -10,9 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from core.data import DataError
+from core.spec import DataSpec
+from core.split import prepare_dataset as _prepare
 from rag_baseline.cli import main
-from rag_baseline.data import DataError
-from rag_baseline.split import prepare_dataset
+
+
+def prepare_dataset(train, test=None, **kw):
+    """The keyword form the cases use, through the one `DataSpec` entry point."""
+    kw["split_dir"] = str(kw["split_dir"])
+    return _prepare(DataSpec(str(train), None if test is None else str(test), **kw))
+
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from rag_baseline.split import prepare_dataset
+from core.spec import DataSpec
+from core.split import prepare_dataset
 from tests.trainer.helpers import base_args, run_cli
 
 CONTRACT = {
@@ -43,9 +44,14 @@ def test_train_metrics_predictions_then_predict(tiny_data, tmp_path):
     assert (run_dir / "adapter" / "adapter_model.safetensors").exists()
     assert (run_dir / "stdout.log").read_text().strip()
     # predictions.csv: the split's test ids, so McNemar can pair them with the RAG baseline's
-    data = prepare_dataset(
-        tiny_data["train"], tiny_data["test"], "text", "category", split_dir=runs / "splits"
+    spec = DataSpec(
+        str(tiny_data["train"]),
+        str(tiny_data["test"]),
+        "text",
+        "category",
+        split_dir=str(runs / "splits"),
     )
+    data = prepare_dataset(spec)
     with open(run_dir / "predictions.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["id"] for r in rows] == data.test_ids

@@ -13,9 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rag_baseline.data import (
-    MAX_FILE_MB,
-    MAX_TEXT_CHARS,
+from core.data import (
     DataError,
     Table,
     Task,
@@ -24,8 +22,7 @@ from rag_baseline.data import (
     load_table,
     resolve_columns,
 )
-
-DEFAULT_SPLIT_DIR = Path(".cache") / "splits"
+from core.spec import DataSpec
 
 
 @dataclass
@@ -202,25 +199,17 @@ def _handle_leakage(
     return test, leaked
 
 
-def prepare_dataset(
-    train_path: str | Path,
-    test_path: str | Path | None = None,
-    text_col: str | None = None,
-    label_col: str | None = None,
-    task: Task | None = None,
-    test_size: float = 0.2,
-    seed: int = 0,
-    split_dir: str | Path | None = None,
-    drop_leakage: bool = False,
-    max_chars: int = MAX_TEXT_CHARS,
-    max_mb: float = MAX_FILE_MB,
-) -> Dataset:
-    """Load, validate and split. Raises DataError (never anything else) for bad input.
-
-    `max_mb` is the largest accepted file size, per file.
-    """
-    if not 0.0 < test_size < 1.0:
-        raise DataError(f"test_size must be between 0 and 1, got {test_size}.")
+def prepare_dataset(spec: DataSpec) -> Dataset:
+    """Load, validate and split as `spec` says. Raises DataError (never anything else) for bad
+    input."""
+    train_path, test_path, text_col, label_col = (
+        spec.train,
+        spec.test,
+        spec.text_col,
+        spec.label_col,
+    )
+    task, test_size, seed, drop_leakage = spec.task, spec.test_size, spec.seed, spec.drop_leakage
+    max_chars, max_mb = spec.max_chars, spec.max_mb
     train_table = load_table(train_path, max_mb=max_mb)
     text_col, label_col = resolve_columns(train_table, text_col, label_col)
     warnings: list[str] = []
@@ -250,7 +239,7 @@ def prepare_dataset(
         key.update(seed=seed, test_size=test_size)
         train, test = _subset(rows, train_idx), _subset(rows, test_idx)
     split_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    split_path = Path(split_dir or DEFAULT_SPLIT_DIR) / f"split-{split_id}.json"
+    split_path = Path(spec.split_dir) / f"split-{split_id}.json"
     _split_record(split_path, key, train, test)
     test, leaked = _handle_leakage(train, test, drop_leakage, warnings)
     return Dataset(

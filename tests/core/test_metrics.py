@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag_baseline.metrics import classification_metrics
+from core.metrics import classification_metrics
 
 
 def test_given_labels_are_not_duplicated():

@@ -2,7 +2,7 @@
 
 One loader for the RAG baseline, the trainer and the app: CSV, JSONL or Parquet in; every problem
 found before any model loads, reported as a `DataError` whose message names the file, the row and
-the column and says what to do. `prepare_dataset` (in `rag_baseline.split`) builds the held-out
+the column and says what to do. `prepare_dataset` (in `core.split`) builds the held-out
 split on top of this.
 """
 
@@ -17,10 +17,10 @@ from typing import Literal
 
 import pandas as pd
 
+from core.spec import MAX_FILE_MB, MAX_TEXT_CHARS, DataError
+
 Task = Literal["classification", "generation"]
 
-MAX_FILE_MB = 200.0
-MAX_TEXT_CHARS = 2000
 TEXT_CANDIDATES = ("text", "input", "question", "query", "utterance", "prompt", "sentence")
 LABEL_CANDIDATES = ("label", "category", "intent", "class", "target", "output", "answer")
 SUFFIXES = {
@@ -30,10 +30,6 @@ SUFFIXES = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
 }
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the problem and what to do about it."""
 
 
 @dataclass
