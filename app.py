@@ -18,7 +18,10 @@ import streamlit as st
 from ui.nav import PAGES, app_running, page
 from ui.sidebar import project_picker
 
-st.set_page_config(page_title="Fine-tune advisor", page_icon=":material/tune:", layout="wide")
+# An emoji favicon is drawn by the browser from an inline SVG; a ":material/...:" one is
+# fetched from fonts.gstatic.com (Streamlit 1.67), and the page must make no outside request.
+PAGE_ICON = "🎛️"
+st.set_page_config(page_title="Fine-tune advisor", page_icon=PAGE_ICON, layout="wide")
 navigation = st.navigation([page(key) for key in PAGES])
 project_picker()
 with app_running():

@@ -1,12 +1,20 @@
 """The advisor: should a business fine-tune a model, use RAG, or stay with prompting?
 
-Pure Python (stdlib only; imports neither streamlit nor torch).
+Pure Python (stdlib only; imports neither streamlit nor torch, numpy nor pandas).
 
     from advisor import Answers, estimate
-    report = estimate(Answers(task_type="classification", monthly_volume=20000, ...))
-    report.recommendation, report.to_dict()
+    report = estimate(Answers(task_type="classification", monthly_volume=20000, ...),
+                      measured_accuracy={"rag": 0.91})
+    report.recommendation, report.to_dict(), report.summary()
 
-Command line: `python -m advisor --help`.
+Modules: answers (the questionnaire), assumptions/figures (every figure with its source),
+plan (the base model chosen once), compute/costs (a first fine-tuning project), serving and
+running (each option's monthly cost), breakeven (cumulative costs), rules (the article's rules as
+constraints and reasons), decision (the verdict), report, references, text (words for a budget
+owner), memo/svg (the decision memo), jsonio (strict JSON input), cli.
+The comparison of measured results lives in the `comparison` package (it needs numpy).
+
+Command line: `python -m advisor --help`; see docs/advice.md for the decision model.
 """
 
 from __future__ import annotations

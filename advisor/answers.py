@@ -7,6 +7,7 @@ instead of repeating them. JSON keys are the field names.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import typing
@@ -21,8 +22,15 @@ Stage = Literal["exploring", "pilot", "production"]
 Method = Literal["lora", "qlora", "full"]
 
 
-def _meta(label: str, help: str, unit: str = "", min: float | None = None, **extra: Any) -> dict:
-    return {"label": label, "help": help, "unit": unit, "min": min, **extra}
+def _meta(
+    label: str,
+    help: str,
+    unit: str = "",
+    min: float | None = None,
+    max: float | None = None,
+    **extra: Any,
+) -> dict:
+    return {"label": label, "help": help, "unit": unit, "min": min, "max": max, **extra}
 
 
 @dataclass(frozen=True)
@@ -34,21 +42,45 @@ class Answers:
     labeled_examples: int = field(
         default=2000,
         metadata=_meta(
-            "Labelled examples",
-            "Training examples available, or that would have to be labelled.",
+            "Labelled examples you have",
+            "Examples with a correct answer you already hold (cleaned, formatted and reviewed "
+            "before training, not labelled from scratch).",
             "examples",
             0,
+            1e9,
+        ),
+    )
+    examples_to_label: int = field(
+        default=0,
+        metadata=_meta(
+            "Examples still to label",
+            "Further training examples someone still has to label from scratch.",
+            "examples",
+            0,
+            1e9,
         ),
     )
     avg_input_tokens: int = field(
         default=300,
         metadata=_meta(
-            "Input length", "Average length of one input (≈ 0.75 words per token).", "tokens", 0
+            "Input length",
+            "Average length of one input (≈ 0.75 words per token).",
+            "tokens",
+            0,
+            1e6,
+            exclusive_min=True,
         ),
     )
     avg_output_tokens: int = field(
         default=20,
-        metadata=_meta("Output length", "Average length of the expected output.", "tokens", 0),
+        metadata=_meta(
+            "Output length",
+            "Average length of the expected output (a label is a few tokens).",
+            "tokens",
+            0,
+            1e6,
+            exclusive_min=True,
+        ),
     )
     data_change: DataChange = field(
         default="quarterly",
@@ -77,6 +109,17 @@ class Answers:
             "Results acceptable", "What was tried already met the quality bar, consistently."
         ),
     )
+    min_accuracy: float = field(
+        default=0.0,
+        metadata=_meta(
+            "Accuracy needed",
+            "Share of items an automated option must get right to be acceptable (0 = no hard "
+            "bar: every error is costed as a human redoing the item).",
+            "fraction",
+            0,
+            1,
+        ),
+    )
     needs_private_infra: bool = field(
         default=False,
         metadata=_meta("Private infrastructure", "The data may not be sent to a third-party API."),
@@ -90,36 +133,56 @@ class Answers:
     )
     monthly_volume: int = field(
         default=5000,
-        metadata=_meta("Monthly volume", "Items or requests handled per month.", "items/month", 0),
+        metadata=_meta(
+            "Monthly volume", "Items or requests handled per month.", "items/month", 0, 1e10
+        ),
     )
     human_minutes_per_item: float = field(
         default=3.0,
         metadata=_meta(
-            "Human time per item", "Time today's specialist spends per item.", "minutes", 0
+            "Human time per item",
+            "Time today's specialist spends per item.",
+            "minutes",
+            0,
+            10_000,
         ),
     )
     human_hourly_cost_usd: float = field(
         default=45.0,
         metadata=_meta(
-            "Human hourly cost", "Fully loaded hourly cost of that specialist.", "USD/hour", 0
+            "Human hourly cost",
+            "Fully loaded hourly cost of that specialist.",
+            "USD/hour",
+            0,
+            100_000,
         ),
     )
     total_budget_usd: float = field(
         default=50000.0,
-        metadata=_meta("Total budget", "The whole budget for the AI project.", "USD", 0),
+        metadata=_meta("Total budget", "The whole budget for the AI project.", "USD", 0, 1e12),
     )
     in_house_ml_team: bool = field(
         default=False,
         metadata=_meta("In-house ML team", "ML engineers are already on staff."),
     )
+    base_model: str = field(
+        default="auto",
+        metadata=_meta(
+            "Base model",
+            "The model the plan fine-tunes and serves. auto = a small encoder "
+            "(all-MiniLM-L6-v2) for classification, a small LLM (SmolLM2-135M-Instruct) "
+            "otherwise; or a model of the assumptions' table, or any name with its size below.",
+        ),
+    )
     base_model_params_b: float = field(
-        default=7.0,
+        default=0.0,
         metadata=_meta(
             "Base model size",
-            "Size of the model to fine-tune (0.022 = all-MiniLM-L6-v2, 7 = a 7B LLM).",
+            "Size of the base model in billions of parameters (0 = the size of the named model; "
+            "0.023 = all-MiniLM-L6-v2, 7 = a 7B LLM).",
             "billion parameters",
             0,
-            exclusive_min=True,
+            10_000,
         ),
     )
     method: Method = field(
@@ -138,7 +201,7 @@ class Answers:
     )
     epochs: int = field(
         default=3,
-        metadata=_meta("Epochs", "Passes over the training examples.", "epochs", 1),
+        metadata=_meta("Epochs", "Passes over the training examples.", "epochs", 1, 1000),
     )
 
     def __post_init__(self) -> None:
@@ -148,6 +211,12 @@ class Answers:
             _check_value(f.name, value, hints[f.name], f.metadata)
             if hints[f.name] is float and isinstance(value, int):
                 object.__setattr__(self, f.name, float(value))  # 3 -> 3.0, so JSON round-trips
+        name = self.base_model.strip()
+        if name != "auto" and self.base_model_params_b <= 0 and not _known_model(name):
+            raise ValueError(
+                f"base_model_params_b: give the size of '{name[:60]}' in billions of parameters "
+                "(it is not in the model table of the assumptions)"
+            )
 
     # --- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -173,31 +242,38 @@ class Answers:
         return cls(**kwargs)
 
     @classmethod
-    def from_json(cls, text: str) -> Answers:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(
-                f"answers: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
-            ) from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str, name: str = "answers") -> Answers:
+        """Parse strictly (see advisor.jsonio): duplicate keys, deep nesting and huge numbers
+        are errors naming the key."""
+        from advisor.jsonio import loads
+
+        return cls.from_dict(loads(text, name))
 
     @classmethod
-    def fields_help(cls, gpu_choices: list[str] | None = None) -> list[dict[str, Any]]:
+    def fields_help(
+        cls, gpu_choices: list[str] | None = None, model_choices: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """One dict per question, in order, for building widgets.
 
         Keys: name, label, type ("int" | "float" | "bool" | "choice"), choices (list or None),
-        default, help, unit, min, exclusive_min. `gpu` gets the GPU names of the packaged
-        assumptions unless `gpu_choices` (e.g. `assumptions.gpu_names()`) is given.
+        default, help, unit, min, max, exclusive_min. `gpu` gets the GPU names of the packaged
+        assumptions unless `gpu_choices` (e.g. `assumptions.gpu_names()`) is given; `base_model`
+        gets "auto" and the model names of the assumptions unless `model_choices` is given.
         """
-        if gpu_choices is None:
+        if gpu_choices is None or model_choices is None:
             from advisor.assumptions import load_assumptions  # lazy: it imports this module
 
-            gpu_choices = load_assumptions().gpu_names()
+            a = load_assumptions()
+            gpu_choices = a.gpu_names() if gpu_choices is None else gpu_choices
+            model_choices = list(a.model_sizes()) if model_choices is None else model_choices
         hints = _hints()
         out = []
         for f in fields(cls):
-            choices = list(gpu_choices) if f.name == "gpu" else _choices(hints[f.name])
+            choices = _choices(hints[f.name])
+            if f.name == "gpu":
+                choices = list(gpu_choices)
+            elif f.name == "base_model":
+                choices = ["auto", *[m for m in model_choices if m != "auto"]]
             kind = "choice" if choices else hints[f.name].__name__
             out.append(
                 {
@@ -209,6 +285,7 @@ class Answers:
                     "help": f.metadata["help"],
                     "unit": f.metadata["unit"],
                     "min": f.metadata["min"],
+                    "max": f.metadata["max"],
                     "exclusive_min": bool(f.metadata.get("exclusive_min", False)),
                 }
             )
@@ -216,6 +293,19 @@ class Answers:
 
 
 # --- validation helpers -----------------------------------------------------------------------
+
+
+@functools.cache
+def _model_names() -> tuple[str, ...]:
+    from advisor.assumptions import load_assumptions  # lazy: it imports this module
+
+    return tuple(load_assumptions().model_sizes())
+
+
+def _known_model(name: str) -> bool:
+    """A model of the packaged table (users can change sizes, not add names)."""
+    low = name.lower()
+    return any(m.lower() in low for m in _model_names())
 
 
 def _hints() -> dict[str, Any]:
@@ -244,21 +334,32 @@ def _check_value(name: str, value: Any, tp: Any, meta: Any) -> None:
             raise ValueError(f"{name}: must be true or false (got {value!r})")
         return
     if tp is str:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{name}: must be a non-empty name (got {value!r})")
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise ValueError(f"{name}: must be a non-empty name of at most 200 characters")
         return
     _check_number(name, value, tp, meta)
 
 
 def _check_number(name: str, value: Any, tp: Any, meta: Any) -> None:
-    lo = meta.get("min")
+    lo, hi = meta.get("min"), meta.get("max")
     strict = meta.get("exclusive_min", False)
     bound = "" if lo is None else f" {'>' if strict else '>='} {lo:g}"
+    if hi is not None:
+        top = f"{hi:,.0f}" if float(hi).is_integer() else f"{hi:g}"
+        bound += f" and <= {top}" if bound else f" <= {top}"
     what = "a whole number" if tp is int else "a number"
     ok_type = isinstance(value, int) if tp is int else isinstance(value, int | float)
+    shown = _short(value)
     if isinstance(value, bool) or not ok_type:
-        raise ValueError(f"{name}: must be {what}{bound} (got {value!r})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number{bound} (got {value!r})")
-    if lo is not None and (value <= lo if strict else value < lo):
-        raise ValueError(f"{name}: must be {what}{bound} (got {value!r})")
+        raise ValueError(f"{name}: must be {what}{bound} (got {shown})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name}: must be a finite number{bound} (got {shown})")
+    too_low = lo is not None and (value <= lo if strict else value < lo)
+    if too_low or (hi is not None and value > hi):
+        raise ValueError(f"{name}: must be {what}{bound} (got {shown})")
+
+
+def _short(value: Any) -> str:
+    """repr, cut short: a 400-digit number is named, not printed."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -109,6 +109,14 @@ class Assumptions:
                 names[m.group(1)] = None
         return list(names)
 
+    def model_sizes(self) -> dict[str, float]:
+        """{model name: billions of parameters} from the `model.<slug>.params_b` figures."""
+        out = {}
+        for key, fig in self.figures.items():
+            if key.startswith("model.") and key.endswith(".params_b"):
+                out[fig.label] = fig.expected
+        return out
+
     def gpu(self, name: str) -> GpuSpec:
         names = self.gpu_names()
         if name not in names:
@@ -215,12 +223,21 @@ def _read_user_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: assumptions file not found") from None
     except OSError as e:
         raise ValueError(f"{path}: cannot read assumptions file ({e.strerror})") from None
+    if path.suffix.lower() == ".json":
+        from advisor.jsonio import loads
+
+        data = loads(raw, str(path))
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object of figures")
+        return data
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ValueError(f"{path}: assumptions file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: TOML nested too deeply") from None
 
 
 def _parse_file(data: dict[str, Any], prefix: str = "") -> dict[str, Figure]:

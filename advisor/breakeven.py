@@ -19,6 +19,7 @@ from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
 from advisor.compute import TrainingEstimate, training_estimate
 from advisor.costs import UpfrontCosts, upfront_costs
+from advisor.plan import Plan, resolve_plan
 from advisor.ranges import Range
 from advisor.running import (
     OPTIONS,
@@ -28,6 +29,7 @@ from advisor.running import (
     option_accuracy,
     setup_costs,
 )
+from advisor.serving import ServingEstimate, serving_estimate
 
 End = Literal["low", "expected", "high"]
 
@@ -43,6 +45,8 @@ class Economics:
     setup: dict[str, Range]  # USD, paid at month 0
     build: dict[str, Range]  # months until the option is live
     horizon_months: int
+    plan: Plan
+    serving: ServingEstimate
 
     @property
     def monthly_saving(self) -> Range:
@@ -66,11 +70,20 @@ class Economics:
 
     def break_even_against(self, option: str, end: End = "expected") -> float | None:
         """First month at which fine-tuning's cumulative cost is no more than `option`'s."""
-        builds = (getattr(self.build[o], end) for o in (option, "fine_tune"))
+        return self.break_even_between("fine_tune", option, end)
+
+    def horizon_cost(self, option: str) -> Range:
+        """Cumulative cost of `option` at the planning horizon (best / expected / worst)."""
+        h = self.horizon_months
+        return Range(*(self.cost_at(option, h, e) for e in ("low", "expected", "high")))
+
+    def break_even_between(self, option: str, against: str, end: End = "expected") -> float | None:
+        """First month at which `option`'s cumulative cost is no more than `against`'s."""
+        builds = (getattr(self.build[o], end) for o in (option, against))
         points = sorted({0.0, *builds})  # gap is linear between these and after the last
 
         def gap(m: float) -> float:
-            return self.cost_at("fine_tune", m, end) - self.cost_at(option, m, end)
+            return self.cost_at(option, m, end) - self.cost_at(against, m, end)
 
         for t0, t1 in zip(points, [*points[1:], points[-1] + 1.0], strict=True):
             g0, g1 = gap(t0), gap(t1)
@@ -96,17 +109,21 @@ def economics(
     measured_accuracy: Mapping[str, float] | None = None,
 ) -> Economics:
     a = assumptions or load_assumptions()
+    plan = resolve_plan(answers, a)
     training = training_estimate(answers, a)
     upfront = upfront_costs(answers, a, training)
     accuracy = option_accuracy(a, measured_accuracy)
+    serving = serving_estimate(answers, a, plan)
     return Economics(
         training=training,
         upfront=upfront,
         accuracy=accuracy,
-        monthly=monthly_costs(answers, a, accuracy, upfront.later_iteration),
+        monthly=monthly_costs(answers, a, accuracy, upfront.later_iteration, serving.usd_per_month),
         setup=setup_costs(answers, a, upfront.total),
         build=build_months(answers, a),
         horizon_months=int(a.value("breakeven.horizon_months")),
+        plan=plan,
+        serving=serving,
     )
 
 

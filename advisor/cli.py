@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
 from advisor.breakeven import sensitivity
+from advisor.jsonio import loads
 from advisor.report import estimate
 
 PROG = "python -m advisor"
@@ -41,6 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--sensitivity", action="store_true", help="add the sensitivity rows")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    m = sub.add_parser(
+        "memo",
+        help="the decision memo (Markdown or HTML) from answers, or from an app project folder",
+    )
+    m.add_argument("answers", nargs="?", help="answers JSON file ('-' for stdin)")
+    m.add_argument(
+        "--project",
+        help="app project folder: reads answers.json, assumptions.json and comparison.json "
+        "(written by the Compare page or `python -m comparison`)",
+    )
+    m.add_argument("--comparison", help="comparison JSON (`python -m comparison DIR --json`)")
+    m.add_argument("--assumptions", help="TOML or JSON file overriding some packaged figures")
+    m.add_argument("--measured", action="append", default=[], metavar="OPTION=ACCURACY")
+    m.add_argument("--html", action="store_true", help="self-contained HTML instead of Markdown")
+    m.add_argument("--out", help="write to this file instead of stdout")
     sub.add_parser("answers-template", help="print the default answers as JSON")
     a = sub.add_parser("assumptions", help="print every figure with its source")
     a.add_argument("--assumptions", help="TOML file overriding some of the packaged figures")
@@ -55,12 +71,16 @@ def main(argv: list[str] | None = None) -> int:
             print(Answers().to_json())
         elif args.command == "assumptions":
             _print_assumptions(load_assumptions(args.assumptions), args.json)
+        elif args.command == "memo":
+            _memo(args)
         else:
             _estimate(args)
     except ValueError as e:
         msg = " ".join(str(e).split())  # one line, whatever the message held
         print(f"advisor: error: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        sys.stderr.close()
     return 0
 
 
@@ -77,50 +97,107 @@ def _estimate(args: argparse.Namespace) -> None:
         return
     print(report.summary())
     if args.sensitivity:
-        print("What moves break-even most (months at the low / high value):")
+        print("What moves fine-tuning's break-even most (months at the low / high value):")
         for row in sensitivity(answers, assumptions, measured)[:5]:
             lo, hi = (_months(row[k]) for k in ("break_even_low", "break_even_high"))
-            print(f"  {row['key']}: {lo} / {hi}")
+            print(f"  {row['label']}: {lo} / {hi}")
+
+
+def _memo(args: argparse.Namespace) -> None:
+    from advisor.memo import render, sections
+
+    root = Path(args.project) if args.project else None
+    if root is not None and not root.is_dir():
+        raise InputError(f"{root}: no such project folder")
+    if args.answers:
+        answers = read_answers(args.answers)
+    elif root is not None and (root / "answers.json").exists():
+        answers = read_answers(str(root / "answers.json"))
+    elif root is not None:
+        answers = Answers()
+    else:
+        raise InputError("answers: give an answers file or --project DIR")
+    overrides = {}
+    if root is not None and (root / "assumptions.json").exists() and not args.assumptions:
+        overrides = read_json(str(root / "assumptions.json"), "assumption overrides")
+    assumptions = load_assumptions(args.assumptions, overrides or None)
+    comp_path = args.comparison or (
+        str(root / "comparison.json") if root and (root / "comparison.json").exists() else None
+    )
+    comp = read_json(comp_path, "comparison file") if comp_path else None
+    measured = _parse_measured(args.measured)
+    if comp is not None:
+        if not isinstance(comp, dict) or not isinstance(comp.get("report"), dict):
+            raise InputError(f"{comp_path}: not a comparison (`python -m comparison DIR --json`)")
+        measured = {**comp.get("measured_accuracy", {}), **measured}
+    report = estimate(answers, assumptions, measured).to_dict()
+    if comp is not None and comp["report"].get("recommendation") != report["recommendation"]:
+        raise InputError(
+            f"{comp_path}: made from other answers or figures (its verdict is "
+            f"{comp['report'].get('recommendation')}); rebuild it with `python -m comparison`"
+        )
+    if comp is not None:
+        comp = {**comp, "report": report}
+    name = (
+        root.name
+        if root
+        else ("answers" if args.answers in (None, "-") else Path(args.answers).stem)
+    )
+    text = render(sections(report, comp, name), "html" if args.html else "md")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text)
 
 
 def read_answers(path: str) -> Answers:
     """Answers from a JSON file ('-' = stdin). Raises ValueError naming the file or key."""
     name = "stdin" if path == "-" else path
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(
             f"{name}: answers file not found; write one with `{PROG} answers-template`"
         ) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: answers file is not UTF-8 text") from None
     except OSError as e:
         raise InputError(f"{name}: cannot read answers file ({e.strerror})") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"{name}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
-        ) from None
-    try:
-        return Answers.from_dict(data)
+        return Answers.from_dict(loads(raw, name))
     except ValueError as e:
-        raise InputError(f"{e} (in {name})") from None
+        msg = str(e)
+        raise InputError(msg if msg.startswith(name) else f"{msg} (in {name})") from None
 
 
 def _parse_measured(items: list[str]) -> dict[str, float]:
-    out = {}
+    """OPTION=ACCURACY pairs, or @FILE with a JSON object of them."""
+    out: dict[str, float] = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise InputError(
-                f"--measured {item!r}: expected OPTION=ACCURACY, e.g. rag=0.91"
-            ) from None
+        if item.startswith("@"):
+            data = read_json(item[1:], "measured accuracy file")
+            if not isinstance(data, dict):
+                raise InputError(f'{item[1:]}: expected a JSON object like {{"rag": 0.91}}')
+            pairs = list(data.items())
+        else:
+            key, sep, value = item.partition("=")
+            try:
+                if not sep or len(value) > 40:
+                    raise ValueError
+                pairs = [(key.strip(), float(value))]
+            except ValueError:
+                raise InputError(
+                    f"--measured {item[:60]!r}: expected OPTION=ACCURACY, e.g. rag=0.91"
+                ) from None
+        for key, value in pairs:
+            if key in out:
+                raise InputError(f"measured_accuracy.{key}: given twice; give each option once")
+            out[key] = value
     return out
+
+
+def read_json(path: str, what: str) -> Any:
+    from advisor.jsonio import read
+
+    return read(path, what)
 
 
 def _print_assumptions(a: Assumptions, as_json: bool) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
+from advisor.plan import resolve_plan
 from advisor.ranges import Range
 
 
@@ -52,6 +53,7 @@ class TrainingEstimate:
     compute_usd: Range  # all experimental runs
     compute_usd_per_run: Range
     managed_service_usd: Range  # all runs at the managed-service hourly price
+    experimentation_usd: Range  # dev box, sweeps, failed runs, evaluations (not in compute_usd)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,24 +81,37 @@ class TrainingEstimate:
             "compute_usd_range": self.compute_usd.to_dict(),
             "compute_usd_per_run": self.compute_usd_per_run.to_dict(),
             "managed_service_usd": self.managed_service_usd.to_dict(),
+            "experimentation_usd": self.experimentation_usd.to_dict(),
         }
 
 
+def training_examples(answers: Answers) -> int:
+    """Examples the plan trains on: those the user has plus those still to label."""
+    return answers.labeled_examples + answers.examples_to_label
+
+
 def training_tokens(answers: Answers, n_examples: int | None = None) -> int:
-    n = answers.labeled_examples if n_examples is None else n_examples
+    n = training_examples(answers) if n_examples is None else n_examples
     return n * (answers.avg_input_tokens + answers.avg_output_tokens) * answers.epochs
+
+
+def params_b(answers: Answers, assumptions: Assumptions) -> float:
+    """The plan's model size: the answer, or the named model's size from the table."""
+    if answers.base_model_params_b > 0:
+        return answers.base_model_params_b
+    return resolve_plan(answers, assumptions).params_b
 
 
 def training_flops(answers: Answers, assumptions: Assumptions, tokens: int) -> float:
     k = "full" if answers.method == "full" else "lora"
     per = assumptions.value(f"compute.flops_per_param_token_{k}")
-    return per * answers.base_model_params_b * 1e9 * tokens
+    return per * params_b(answers, assumptions) * 1e9 * tokens
 
 
 def memory_estimate(answers: Answers, assumptions: Assumptions) -> MemoryEstimate:
     """GB needed to train, summed over all devices (sharded training splits it)."""
     a = assumptions
-    p_b = answers.base_model_params_b  # billions, so bytes/param x p_b = GB
+    p_b = params_b(answers, a)  # billions, so bytes/param x p_b = GB
     w_key = "4bit" if answers.method == "qlora" else "16bit"
     weights = a.range(f"memory.weight_bytes_per_param_{w_key}") * p_b
     if answers.method == "full":
@@ -176,6 +191,8 @@ def training_estimate(
         compute_usd=per_run * runs,
         compute_usd_per_run=per_run,
         managed_service_usd=gpu_hours * a.range("seed.managed_usd_per_training_hour") * runs,
+        experimentation_usd=a.range("compute.experimentation_gpu_hours").scale(count)
+        * spec.usd_per_hour,
     )
 
 

@@ -17,9 +17,13 @@ from advisor.ranges import Range
 @dataclass(frozen=True)
 class UpfrontCosts:
     data_preparation: Range
-    compute: Range
+    compute: Range  # training runs + experimentation allowance
     engineering: Range
     later_iteration: Range  # one later iteration (retraining, next version)
+    data_have: Range  # cleaning/review of the examples the user has (before the floor)
+    data_to_label: Range  # labelling the examples still missing (before the floor)
+    compute_runs: Range
+    compute_experimentation: Range
 
     @property
     def total(self) -> Range:
@@ -33,16 +37,36 @@ class UpfrontCosts:
             "total": self.total.to_dict(),
         }
 
+    def details(self) -> dict[str, Any]:
+        """The parts behind data preparation and compute (report key `cost_details`)."""
+        return {
+            "data_preparation": {
+                "examples_you_have": self.data_have.to_dict(),
+                "examples_to_label": self.data_to_label.to_dict(),
+            },
+            "compute": {
+                "training_runs": self.compute_runs.to_dict(),
+                "experimentation": self.compute_experimentation.to_dict(),
+            },
+        }
+
+
+def data_preparation_parts(answers: Answers, a: Assumptions) -> tuple[Range, Range]:
+    """(review of the examples the user has, labelling of those still missing), USD."""
+    rate = a.range("data_prep.hourly_rate_usd")
+    have = a.range("data_prep.review_minutes_per_example").scale(answers.labeled_examples / 60)
+    new = a.range("data_prep.minutes_per_example").scale(answers.examples_to_label / 60)
+    return have * rate, new * rate
+
 
 def data_preparation_cost(answers: Answers, a: Assumptions) -> Range:
-    """examples x minutes per example x hourly rate, never below the seed's lower figure.
+    """Reviewing the examples you have + labelling the rest, never below the seed's lower figure.
 
     The seed reports $5k-20k: its lower figure is a floor (guidelines, cleaning, QA cost that
     much whatever the count); its upper figure is not a ceiling, since a large data set costs more.
     """
-    hours = a.range("data_prep.minutes_per_example").scale(answers.labeled_examples / 60)
-    cost = hours * a.range("data_prep.hourly_rate_usd")
-    return cost.clamp(lo=a["seed.data_preparation_usd"].low)
+    have, new = data_preparation_parts(answers, a)
+    return (have + new).clamp(lo=a["seed.data_preparation_usd"].low)
 
 
 def engineering_cost(answers: Answers, a: Assumptions) -> Range:
@@ -59,11 +83,16 @@ def engineering_hourly_rate(a: Assumptions) -> Range:
 
 def upfront_costs(answers: Answers, a: Assumptions, training: TrainingEstimate) -> UpfrontCosts:
     data = data_preparation_cost(answers, a)
+    have, new = data_preparation_parts(answers, a)
     engineering = engineering_cost(answers, a)
+    compute = training.compute_usd + training.experimentation_usd
     # A later iteration reuses pipeline and data: a share of both, and one training run.
     later = (
         data * a.range("iterations.later_data_prep_factor")
         + engineering * a.range("iterations.later_engineering_factor")
         + training.compute_usd_per_run
     )
-    return UpfrontCosts(data, training.compute_usd, engineering, later)
+    return UpfrontCosts(
+        data, compute, engineering, later, have, new, training.compute_usd,
+        training.experimentation_usd,
+    )  # fmt: skip

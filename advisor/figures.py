@@ -69,8 +69,8 @@ class Figure:
             return
         for name in NUMBER_FIELDS:
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ValueError(f"{k}: {name} must be a finite number (got {v!r})")
+            if not _finite(v):
+                raise ValueError(f"{k}: {name} must be a finite number (got {_short(v)})")
             if v < 0 or (self.positive and v <= 0):
                 raise ValueError(f"{k}: {name} must be {'> 0' if self.positive else '>= 0'}")
             if self.max is not None and v > self.max:
@@ -157,5 +157,19 @@ def apply_patch(fig: Figure, patch: Any, mark_user: bool = True) -> Figure:
 
 
 def _check_number(key: str, v: Any) -> None:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ValueError(f"{key}: must be a number (got {v!r})")
+    if not _finite(v):
+        raise ValueError(f"{key}: must be a finite number (got {_short(v)})")
+
+
+def _finite(v: Any) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    try:
+        return math.isfinite(float(v))  # a 400-digit integer overflows here
+    except OverflowError:
+        return False
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,5 +1,5 @@
-"""`estimate()`: answers + assumptions -> the advisor's report (verdict, reasons, costs,
-budget fit, break-even, training estimate, monthly costs and cumulative series)."""
+"""`estimate()`: answers + assumptions (+ measured accuracy) -> the advisor's report: the verdict
+and its reasons, every option's costs, the plan, budget fit, break-even, reference ranges."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
 from advisor.breakeven import Economics, economics
-from advisor.rules import Context, RuleResult, Verdict, decide, evaluate_rules
+from advisor.decision import Decision, decide, evidence
+from advisor.references import reference_ranges
+from advisor.rules import NAMES, Context, RuleResult, Verdict, evaluate_rules
 from advisor.running import AUTOMATED, OPTIONS
 
 _FINE_TUNING_TYPE = {"style": "style", "domain_qa": "domain"}  # everything else: instruction
@@ -22,13 +24,22 @@ class Report:
     assumptions: Assumptions
     economics: Economics
     rules: list[RuleResult]
-    recommendation: Verdict
-    fine_tune_justified: bool
+    decision: Decision
     measured_accuracy: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recommendation(self) -> Verdict:
+        return self.decision.recommendation
+
+    @property
+    def fine_tune_justified(self) -> bool:
+        return self.recommendation == "fine_tune"
 
     @property
     def reasons(self) -> list[RuleResult]:
-        return [r for r in self.rules if r.fired]
+        """Every fired rule, then the cost reason that points to the verdict."""
+        return [*(r for r in self.rules if r.fired), self.decision.cost_reason]
 
     @property
     def break_even_months(self) -> float | None:
@@ -38,19 +49,57 @@ class Report:
     def fine_tuning_type(self) -> str:
         return _FINE_TUNING_TYPE.get(self.answers.task_type, "instruction")
 
+    def grouped_reasons(self) -> dict[str, list[RuleResult]]:
+        """{"for": reasons that back the verdict, "against": reasons that argue otherwise}.
+
+        For the verdict: reasons for it, and reasons that ruled an alternative out. Against it:
+        reasons against it, and reasons for an option that lost.
+        """
+        rec, out = self.recommendation, {"for": [], "against": []}
+        for r in self.reasons:
+            backs = (r.option == rec) == (r.stance == "for") and rec not in r.excludes
+            out["for" if backs else "against"].append(r)
+        return out
+
     def budget(self) -> dict[str, Any]:
+        """Does the recommended option's set-up fit the budget (expected; high flagged)?"""
         budget = self.answers.total_budget_usd
-        total = self.economics.upfront.total.expected
+        setup = self.economics.setup[self.recommendation]
         return {
             "total_budget_usd": budget,
-            "fits": total <= budget,
-            "shortfall_usd": round(max(0.0, total - budget), 2),
+            "fits": setup.expected <= budget,
+            "shortfall_usd": round(max(0.0, setup.expected - budget), 2),
+            "option": self.recommendation,
+            "setup_usd": setup.to_dict(),
+            "fits_high": setup.high <= budget,
+            "high_shortfall_usd": round(max(0.0, setup.high - budget), 2),
         }
+
+    def break_even(self) -> dict[str, Any]:
+        """The verdict's break-even as a range, against today's process (and, for a fine-tune,
+        against prompting and RAG): best / expected / worst months, None = not in the horizon."""
+        e, rec = self.economics, self.recommendation
+        against = ["human"] + (["prompting", "rag"] if rec == "fine_tune" else [])
+        rows = []
+        for o in against:
+            ends = [e.break_even_between(rec, o, end) for end in ("low", "expected", "high")]
+            known = sorted(v for v in ends if v is not None)
+            rows.append(
+                {
+                    "against": o,
+                    "label": f"{NAMES[rec]} against {NAMES[o]}",
+                    "best": _round(known[0]) if known else None,
+                    "expected": _round(ends[1]),
+                    "worst": _round(known[-1]) if len(known) == 3 else None,
+                }
+            )
+        return {"option": rec, "horizon_months": e.horizon_months, "rows": rows}
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON: the contract keys first, then extras for the app."""
         e = self.economics
         lo, hi = e.break_even_range
+        groups = self.grouped_reasons()
         return {
             "recommendation": self.recommendation,
             "fine_tune_justified": self.fine_tune_justified,
@@ -60,13 +109,25 @@ class Report:
             "break_even_months": _round(e.break_even_months),
             "training_estimate": e.training.to_dict(),
             # --- extras ---
+            "plan": e.plan.to_dict(),
+            "evidence": self.evidence,
+            "fallback": self.decision.fallback,
+            "reasons_for": [r.rule for r in groups["for"]],
+            "reasons_against": [r.rule for r in groups["against"]],
+            "excluded": {o: v for o, v in self.decision.excluded.items() if v},
+            "break_even": self.break_even(),
             "break_even_months_range": {
                 "low": _round(lo),
                 "expected": _round(e.break_even_months),
                 "high": _round(hi),
             },
-            "break_even_vs": {o: _round(e.break_even_against(o)) for o in ("prompting", "rag")},
+            "break_even_vs": {
+                o: _round(e.break_even_against(o)) for o in ("human", "prompting", "rag")
+            },
             "horizon_months": e.horizon_months,
+            "horizon_costs": {o: e.horizon_cost(o).to_dict() for o in OPTIONS},
+            "cost_details": e.upfront.details(),
+            "serving": e.serving.to_dict(),
             "later_iteration_cost": e.upfront.later_iteration.to_dict(),
             "setup_costs": {o: e.setup[o].to_dict() for o in OPTIONS},
             "build_months": {o: e.build[o].to_dict() for o in OPTIONS},
@@ -76,6 +137,7 @@ class Report:
                 o: {**e.accuracy[o].to_dict(3), "measured": o in self.measured_accuracy}
                 for o in AUTOMATED
             },
+            "reference_ranges": reference_ranges(self.answers, self.assumptions, e),
             "series": e.series(),
             "fine_tuning_type": self.fine_tuning_type,
             "rules": [{**r.to_dict(), "fired": r.fired} for r in self.rules],
@@ -84,34 +146,9 @@ class Report:
         }
 
     def summary(self) -> str:
-        """A short human-readable report for the terminal."""
-        e, b = self.economics, self.budget()
-        verdict = self.recommendation.replace("_", "-")
-        lines = [
-            f"Recommendation: {verdict}"
-            + (" (fine-tuning is justified)" if self.fine_tune_justified else ""),
-            "Why:",
-            *(f"  - {r.rule}: {r.message}" for r in self.reasons),
-            "Cost of a first fine-tuning project, USD (low / expected / high):",
-        ]
-        for part in ("data_preparation", "compute", "engineering", "total"):
-            r = e.upfront.total if part == "total" else getattr(e.upfront, part)
-            label = part.replace("_", " ")
-            lines.append(f"  {label:<17}{r.low:>11,.0f} {r.expected:>11,.0f} {r.high:>11,.0f}")
-        fit = "fits" if b["fits"] else f"short by ${b['shortfall_usd']:,.0f}"
-        lines.append(f"Budget: ${b['total_budget_usd']:,.0f} ({fit})")
-        months = e.break_even_months
-        lines.append(
-            "Break-even against today's process: "
-            + ("never" if months is None else f"{months:.1f} months")
-        )
-        t = e.training
-        lines.append(
-            f"Training: {t.gpu_count} x {t.gpu}, {t.gpu_memory_gb:,.1f} GB needed, "
-            f"{t.train_hours.expected:,.2f} h per run, compute ${t.compute_usd.expected:,.0f} "
-            f"for {t.runs.expected:g} runs"
-        )
-        return "\n".join(lines)
+        from advisor.text import summary
+
+        return summary(self.to_dict())
 
 
 def estimate(
@@ -122,24 +159,34 @@ def estimate(
     """Run the advisor. `answers` may be a dict (validated like the CLI's JSON file).
 
     measured_accuracy: accuracy measured on the user's data per option, e.g.
-    {"rag": 0.91, "fine_tune": 0.94}; it replaces the assumed accuracy in the running costs and
-    break-even. Raises ValueError naming the key on bad input.
+    {"rag": 0.91, "fine_tune": 0.94}; it replaces the assumed accuracy, the verdict is
+    recomputed, and `evidence` says whether it changed. Raises ValueError naming the key.
     """
     if not isinstance(answers, Answers):
         answers = Answers.from_dict(answers)
     a = assumptions or load_assumptions()
-    econ = economics(answers, a, measured_accuracy)
-    results = evaluate_rules(Context(answers, a, econ))
-    verdict, justified = decide(answers, results)
+    measured = dict(measured_accuracy or {})
+    econ, results, decision = _decide(answers, a, measured)
+    assumed = decision.recommendation
+    if measured:
+        assumed = _decide(answers, a, {})[2].recommendation
     return Report(
         answers=answers,
         assumptions=a,
         economics=econ,
         rules=results,
-        recommendation=verdict,
-        fine_tune_justified=justified,
-        measured_accuracy=dict(measured_accuracy or {}),
+        decision=decision,
+        measured_accuracy=measured,
+        evidence=evidence(assumed, decision.recommendation, measured),
     )
+
+
+def _decide(
+    answers: Answers, a: Assumptions, measured: dict[str, float]
+) -> tuple[Economics, list[RuleResult], Decision]:
+    econ = economics(answers, a, measured)
+    results = evaluate_rules(Context(answers, a, econ, measured))
+    return econ, results, decide(econ, results)
 
 
 def _round(v: float | None) -> float | None:
@@ -151,5 +198,11 @@ def _assumptions_used(a: Assumptions) -> dict[str, dict[str, Any]]:
     for key in a.keys():
         fig = a[key]
         value: Any = list(fig.items or ()) if fig.is_list else fig.range.to_dict(6)
-        out[key] = {"value": value, "unit": fig.unit, "source": fig.source, "as_of": fig.as_of}
+        out[key] = {
+            "label": fig.label,
+            "value": value,
+            "unit": fig.unit,
+            "source": fig.source,
+            "as_of": fig.as_of,
+        }
     return out

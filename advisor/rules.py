@@ -1,15 +1,16 @@
-"""The seed's "when to fine-tune" and "when not to" items as named rules, and the verdict.
+"""The article's "when to fine-tune" and "when not to" as named rules: constraints + explanations.
 
-The verdict climbs the ladder prompting -> RAG -> fine-tune: fine-tuning is justified only when
-no blocking rule fired (the ladder rules block until prompting and RAG were tried and fell
-short; the "when not to" rules block; so does having none of the reasons to fine-tune). Otherwise
-the verdict is the rung the user should be on: prompting first, then RAG.
+A rule that fires is a reason. Each reason says which option it is about (`option`), whether it
+argues for or against it (`stance`), which option it points to (`direction`), and which options
+it rules out (`excludes`; "quality" when an option falls short of the quality bar, "rule" when
+the article forbids it). The verdict itself is made in advisor/decision.py: the cheapest option
+over the horizon among those no reason rules out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from advisor.answers import Answers
@@ -17,8 +18,17 @@ from advisor.assumptions import Assumptions
 from advisor.breakeven import Economics
 
 Verdict = Literal["prompting", "rag", "fine_tune"]
-# The reasons to fine-tune; with none of them, fine-tuning has no business case.
-FOR_FINE_TUNE = ("high_volume_narrow_task", "strict_format_at_scale", "private_infrastructure")
+Stance = Literal["for", "against"]
+AUTOMATED: tuple[Verdict, ...] = ("prompting", "rag", "fine_tune")
+NAMES = {"human": "today's process", "prompting": "prompting", "rag": "RAG",
+         "fine_tune": "fine-tuning"}  # fmt: skip
+# The article's reasons to fine-tune; with none of them, fine-tuning has no business case.
+FOR_FINE_TUNE = (
+    "high_volume_narrow_task",
+    "strict_format_at_scale",
+    "private_infrastructure",
+    "prompting_rag_inconsistent",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,20 @@ class Context:
     answers: Answers
     assumptions: Assumptions
     economics: Economics
+    measured: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check found: the message, and what the reason does when it fires."""
+
+    fired: bool
+    message: str
+    option: str = "fine_tune"
+    stance: Stance = "for"
+    direction: Verdict = "fine_tune"
+    excludes: tuple[str, ...] = ()
+    kind: Literal["rule", "quality"] = "rule"
 
 
 @dataclass(frozen=True)
@@ -33,247 +57,287 @@ class RuleResult:
     rule: str
     fired: bool
     message: str
-    direction: Verdict  # the rung this rule pushes towards
-    blocks_fine_tune: bool  # fired and stands in the way of fine-tuning
+    direction: Verdict  # the option this reason points to
+    option: str = "fine_tune"  # the option it is about
+    stance: Stance = "for"  # for or against `option`
+    excludes: tuple[str, ...] = ()  # options it rules out
+    kind: Literal["rule", "quality", "cost", "evidence"] = "rule"
+
+    @property
+    def blocks_fine_tune(self) -> bool:
+        return self.fired and "fine_tune" in self.excludes
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "message": self.message,
             "direction": self.direction,
+            "option": self.option,
+            "stance": self.stance,
+            "excludes": list(self.excludes),
+            "kind": self.kind,
             "blocks_fine_tune": self.blocks_fine_tune,
         }
 
 
-# A check returns (fired, message) or (fired, message, direction) when the push depends on answers.
-Check = Callable[[Context], tuple[Any, ...]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    direction: Verdict
-    blocking: bool  # True: "when not to" / ladder rule; False: a reason to fine-tune
-    check: Check
-
-    def evaluate(self, ctx: Context) -> RuleResult:
-        fired, message, *direction = self.check(ctx)
-        push = direction[0] if direction else self.direction
-        return RuleResult(self.name, fired, message, push, fired and self.blocking)
+Check = Callable[[Context], Finding]
 
 
 def _usd(x: float) -> str:
     return f"${x:,.0f}"
 
 
-# --- reasons to fine-tune -------------------------------------------------------------------
+def _tried_short(a: Answers) -> bool:
+    return (a.tried_prompting or a.tried_rag) and not a.prior_results_acceptable
 
 
-def high_volume_narrow_task(c: Context) -> tuple[bool, str]:
+# --- the article's reasons to fine-tune -----------------------------------------------------------
+
+
+def high_volume_narrow_task(c: Context) -> Finding:
     a, narrow = c.answers, c.assumptions.items("rules.narrow_tasks")
     threshold = c.assumptions.value("rules.high_volume_per_month")
-    fired = a.task_type in narrow and a.monthly_volume >= threshold
-    if fired:
-        return True, (
-            f"A narrow, well-defined task ({a.task_type}) at {a.monthly_volume:,} items a month: "
-            "a small fine-tuned model does it consistently and cheaply per item."
-        )
-    return False, (
-        f"Not a high-volume narrow task ({a.task_type}, {a.monthly_volume:,}/month; needs one "
-        f"of {', '.join(narrow)} at {threshold:,.0f}+/month)."
-    )
+    if a.task_type in narrow and a.monthly_volume >= threshold:
+        return Finding(True, (
+            f"A narrow, well-defined task ({a.task_type.replace('_', ' ')}) at "
+            f"{a.monthly_volume:,} items a month: a small fine-tuned model does it consistently "
+            "and cheaply per item."))  # fmt: skip
+    return Finding(False, f"Not a high-volume narrow task (needs one of {', '.join(narrow)} at "
+                   f"{threshold:,.0f}+ a month).")  # fmt: skip
 
 
-def strict_format_at_scale(c: Context) -> tuple[bool, str]:
+def strict_format_at_scale(c: Context) -> Finding:
     a = c.answers
     threshold = c.assumptions.value("seed.strict_format_min_volume")
-    if a.needs_strict_format and a.monthly_volume >= threshold:
-        return True, (
+    if (a.needs_strict_format or a.task_type == "style") and a.monthly_volume >= threshold:
+        return Finding(True, (
             f"A strict format, tone or terminology over {a.monthly_volume:,} requests a month: "
-            "fine-tuning bakes it in where prompts drift."
-        )
-    return False, (
-        f"No strict format needed at scale (needs a strict format and {threshold:,.0f}+ "
-        "requests/month)."
-    )
+            "fine-tuning bakes it into the model where prompts drift."))  # fmt: skip
+    return Finding(False, f"No strict format or style needed at {threshold:,.0f}+ a month.")
 
 
-def private_infrastructure(c: Context) -> tuple[bool, str]:
+def private_infrastructure(c: Context) -> Finding:
     if c.answers.needs_private_infra:
-        return True, (
-            "Data may not leave your infrastructure: a small fine-tuned model you host yourself "
-            "replaces a large third-party API."
-        )
-    return False, "Data may go to a third-party API, so a hosted LLM is an option."
+        return Finding(True, (
+            "The data may not leave your infrastructure: a fine-tuned open model you host "
+            "yourself replaces a large third-party API."))  # fmt: skip
+    return Finding(False, "The data may go to a third-party API.")
 
 
-def prompting_rag_inconsistent(c: Context) -> tuple[bool, str]:
+def prompting_rag_inconsistent(c: Context) -> Finding:
     a = c.answers
-    if a.tried_rag and not a.prior_results_acceptable:
-        return True, (
-            "Prompting and RAG were tried and did not meet the quality bar consistently: the "
-            "next rung is fine-tuning."
-        )
-    return False, "Prompting and RAG have not both been tried and found wanting."
+    if a.tried_prompting and a.tried_rag and not a.prior_results_acceptable:
+        return Finding(True, (
+            "Prompting and RAG were both tried and stay inconsistent: the article's case for "
+            "fine-tuning on its own."))  # fmt: skip
+    return Finding(False, "Prompting and RAG have not both been tried and found wanting.")
 
 
-# --- the ladder ---------------------------------------------------------------------------------
+# --- what was tried, and the quality bar ---------------------------------------------------------
 
 
-def start_with_prompting(c: Context) -> tuple[bool, str]:
+def tried_and_fell_short(c: Context) -> Finding:
+    """Options the user tried that fell short fail the quality bar, unless measured since."""
     a = c.answers
-    if not a.tried_prompting and not a.tried_rag:
-        return True, (
-            "Nothing tried yet: start with prompting, the cheapest rung; measure it before "
-            "paying for more."
+    tried = [o for o, t in (("prompting", a.tried_prompting), ("rag", a.tried_rag)) if t]
+    short = tuple(o for o in tried if o not in c.measured) if _tried_short(a) else ()
+    if short:
+        what = " and ".join(NAMES[o] for o in short)
+        they, are = ("they", "they are") if len(short) > 1 else ("it", "it is")
+        return Finding(
+            True,
+            f"You tried {what} and {they} fell short of your quality bar: {are} out unless "
+            "accuracy measured on your data says otherwise.",
+            option=short[0],
+            stance="against",
+            direction="fine_tune",
+            excludes=short,
+            kind="quality",
         )
-    return False, "Prompting has been tried."
+    return Finding(False, "Nothing tried has fallen short.", option="prompting", stance="against")
 
 
-def try_rag_next(c: Context) -> tuple[bool, str]:
+def retrieval_does_not_fix_format(c: Context) -> Finding:
+    """RAG supplies facts, not tone: where prompting failed a format/style need, so would RAG."""
     a = c.answers
-    if a.tried_prompting and not a.tried_rag and not a.prior_results_acceptable:
-        return True, (
-            "Prompting fell short and RAG has not been tried: add retrieval of your own "
-            "examples and documents before fine-tuning."
-        )
-    return False, "RAG is not the untried next step."
+    style = a.needs_strict_format or a.task_type == "style"
+    fired = (style and a.tried_prompting and not a.tried_rag and not a.prior_results_acceptable
+             and "rag" not in c.measured)  # fmt: skip
+    if fired:
+        return Finding(True, (
+            "Prompting fell short of a strict format or style. Retrieval adds facts, not tone or "
+            "format, so RAG would fall short the same way; it is no step to try first."),
+            option="rag", stance="against", direction="fine_tune", excludes=("rag",),
+            kind="quality")  # fmt: skip
+    return Finding(False, "RAG is not ruled out on format grounds.", option="rag", stance="against")
 
 
-def prior_results_acceptable(c: Context) -> tuple[bool, str, Verdict]:
+def prior_results_acceptable(c: Context) -> Finding:
     a = c.answers
     rung: Verdict = "rag" if a.tried_rag else "prompting"
     if a.prior_results_acceptable and (a.tried_prompting or a.tried_rag):
-        what = "RAG" if a.tried_rag else "Prompting"
-        return True, f"{what} already meets the quality bar: keep it; fine-tuning adds cost.", rung
-    return False, "Nothing tried so far meets the quality bar.", rung
+        return Finding(True, (
+            f"{NAMES[rung].capitalize()} already meets your quality bar: anything else has to "
+            "beat it on cost."), option=rung, direction=rung)  # fmt: skip
+    return Finding(False, "Nothing tried so far meets the quality bar.", option=rung)
 
 
-# --- when not to --------------------------------------------------------------------------------
+def below_quality_bar(c: Context) -> Finding:
+    bar = c.answers.min_accuracy
+    acc = c.economics.accuracy
+    short = tuple(o for o in AUTOMATED if bar > 0 and acc[o].expected < bar)
+    if short:
+        parts = ", ".join(
+            f"{NAMES[o]} {acc[o].expected:.2f}{' (measured)' if o in c.measured else ''}"
+            for o in short
+        )
+        return Finding(True, f"Below the accuracy you need ({bar:.2f}): {parts}.",
+                       option=short[0], stance="against", direction="fine_tune", excludes=short,
+                       kind="quality")  # fmt: skip
+    return Finding(False, "Every option meets the accuracy bar.", option="prompting")
 
 
-def pilot_stage(c: Context) -> tuple[bool, str]:
+# --- the article's "when not to" -----------------------------------------------------------------
+
+
+def start_with_prompting(c: Context) -> Finding:
+    a = c.answers
+    if not a.tried_prompting and not a.tried_rag:
+        return Finding(True, (
+            "Nothing tried yet: measure a prompt and the RAG baseline on your own data before "
+            "paying for more; the measured accuracy replaces these assumptions."),
+            option="fine_tune", stance="against", direction="prompting")  # fmt: skip
+    return Finding(False, "Prompting has been tried.", stance="against", direction="prompting")
+
+
+def pilot_stage(c: Context) -> Finding:
     stage = c.answers.stage
     if stage != "production":
-        return True, (
-            f"Still at the {stage} stage: requirements move; prompting and RAG change in "
-            "minutes, a fine-tune needs a new training run. Fine-tune at production scale."
-        )
-    return False, "In production: requirements are settled enough to train on."
+        return Finding(True, (
+            f"Still at the {stage} stage: requirements move; prompting and RAG change in minutes, "
+            "a fine-tune needs a new training run. The article: start with prompting or RAG."),
+            stance="against", direction="prompting", excludes=("fine_tune",))  # fmt: skip
+    return Finding(False, "In production.", stance="against", direction="prompting")
 
 
-def data_changes_often(c: Context) -> tuple[bool, str]:
+def data_changes_often(c: Context) -> Finding:
     change, often = c.answers.data_change, c.assumptions.items("rules.frequent_change")
     if change in often:
-        return True, (
+        return Finding(True, (
             f"The information changes {change}: keep it in a retrieval index (RAG) that updates "
-            "at once, not in model weights that need retraining."
-        )
-    return False, f"The information changes {change}, slowly enough to train on."
+            "at once, not in model weights that need retraining."),
+            stance="against", direction="rag", excludes=("fine_tune",))  # fmt: skip
+    return Finding(False, f"The information changes {change}.", stance="against", direction="rag")
 
 
-def rag_for_changing_knowledge(c: Context) -> tuple[bool, str]:
+def knowledge_needs_retrieval(c: Context) -> Finding:
+    a = c.answers
+    if a.task_type in c.assumptions.items("rules.knowledge_tasks"):
+        return Finding(True, (
+            "Answering from your own documents needs them in the prompt: a general LLM does not "
+            "know them, so prompting alone is out; retrieval (RAG) supplies them."),
+            option="prompting", stance="against", direction="rag",
+            excludes=("prompting",))  # fmt: skip
+    return Finding(False, "Not a knowledge task.", option="prompting", stance="against")
+
+
+def rag_for_changing_knowledge(c: Context) -> Finding:
     a = c.answers
     tasks, rates = (
         c.assumptions.items(k) for k in ("rules.knowledge_tasks", "rules.changing_knowledge")
     )
     if a.task_type in tasks and a.data_change in rates:
-        return True, (
-            f"A knowledge task ({a.task_type}) whose facts change {a.data_change}: retrieval "
-            "supplies current facts; fine-tuning teaches behaviour, not facts."
-        )
-    return False, "Not a knowledge task with changing facts."
+        return Finding(True, (
+            f"A knowledge task whose facts change {a.data_change}: retrieval supplies current "
+            "facts; fine-tuning teaches behaviour, not facts."),
+            stance="against", direction="rag", excludes=("fine_tune",))  # fmt: skip
+    return Finding(False, "Not a knowledge task with changing facts.", stance="against")
 
 
-def too_few_examples(c: Context) -> tuple[bool, str]:
-    n = c.answers.labeled_examples
+def too_few_examples(c: Context) -> Finding:
+    a = c.answers
+    n = a.labeled_examples + a.examples_to_label
     least = c.assumptions.value("rules.min_labeled_examples")
     if n < least:
-        return True, (
-            f"Only {n:,} labelled examples (fewer than {least:,.0f}): too few to fine-tune on; "
-            "use them as retrieved few-shot examples instead."
-        )
-    return False, f"{n:,} labelled examples are enough to train on."
+        return Finding(True, (
+            f"Only {n:,} training examples (fewer than {least:,.0f}): too few to fine-tune on; "
+            "use them as retrieved few-shot examples instead."),
+            stance="against", direction="rag", excludes=("fine_tune",))  # fmt: skip
+    return Finding(False, f"{n:,} training examples.", stance="against", direction="rag")
 
 
-def budget_under_10k(c: Context) -> tuple[bool, str]:
+def budget_under_10k(c: Context) -> Finding:
     budget = c.answers.total_budget_usd
     floor = c.assumptions.value("seed.budget_floor_usd")
     if budget < floor:
-        return True, (
-            f"A budget of {_usd(budget)} is under {_usd(floor)}: not enough for a fine-tuning "
-            "project; get the most out of prompting and RAG."
-        )
-    return False, f"The budget of {_usd(budget)} is at least {_usd(floor)}."
+        return Finding(True, (
+            f"A budget of {_usd(budget)} is under {_usd(floor)}: the article says RAG gives most "
+            "of the value there, not fine-tuning."),
+            stance="against", direction="rag", excludes=("fine_tune",))  # fmt: skip
+    return Finding(False, f"The budget is at least {_usd(floor)}.", stance="against")
 
 
-def budget_does_not_fit(c: Context) -> tuple[bool, str]:
-    budget, total = c.answers.total_budget_usd, c.economics.upfront.total.expected
-    if total > budget:
-        return True, (
-            f"The expected first fine-tuning project costs {_usd(total)}, over the "
-            f"{_usd(budget)} budget by {_usd(total - budget)}."
-        )
-    return False, f"The expected cost {_usd(total)} fits the {_usd(budget)} budget."
+def budget_does_not_fit(c: Context) -> Finding:
+    """Options whose expected set-up cost is over the budget (the cheapest one always stays)."""
+    budget, setup = c.answers.total_budget_usd, c.economics.setup
+    over = [o for o in AUTOMATED if setup[o].expected > budget]
+    if len(over) == len(AUTOMATED):
+        over.remove(min(AUTOMATED, key=lambda o: setup[o].expected))
+    if over:
+        parts = ", ".join(f"{NAMES[o]} {_usd(setup[o].expected)}" for o in over)
+        left = min((o for o in AUTOMATED if o not in over), key=lambda o: setup[o].expected)
+        return Finding(True, f"Set-up over the {_usd(budget)} budget: {parts}.", option=over[0],
+                       stance="against", direction=left, excludes=tuple(over))  # fmt: skip
+    return Finding(False, "Every option's set-up fits the budget.", stance="against")
 
 
-def no_payback(c: Context) -> tuple[bool, str]:
-    e = c.economics
-    months, horizon = e.break_even_months, e.horizon_months
-    saving = e.monthly_saving.expected
-    if months is None:
-        return True, (
-            f"Fine-tuning never pays back: it saves {_usd(saving)} a month against today's process."
-        )
-    if months > horizon:
-        return True, (
-            f"Fine-tuning pays back only after {months:.0f} months, beyond the {horizon}-month "
-            "horizon."
-        )
-    return False, f"Fine-tuning pays back in {months:.1f} months."
+def no_reason_to_fine_tune(c: Context) -> Finding:
+    found = [name for name, check in _CHECKS.items() if name in FOR_FINE_TUNE and check(c).fired]
+    if not found:
+        return Finding(True, (
+            "None of the article's reasons to fine-tune applies (a high-volume narrow task, a "
+            "strict format at scale, private infrastructure, prompting and RAG tried and "
+            "inconsistent)."), stance="against", direction="rag",
+            excludes=("fine_tune",))  # fmt: skip
+    return Finding(False, "Some reason to fine-tune applies.", stance="against")
 
 
-def no_reason_to_fine_tune(c: Context) -> tuple[bool, str]:
-    reasons = [r.name for r in RULES if r.name in FOR_FINE_TUNE and r.check(c)[0]]
-    if not reasons:
-        return True, (
-            "None of the reasons to fine-tune applies (a high-volume narrow task, a strict "
-            "format at scale, private infrastructure)."
-        )
-    return False, f"Reasons to fine-tune: {', '.join(reasons)}."
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("start_with_prompting", "prompting", True, start_with_prompting),
-    Rule("try_rag_next", "rag", True, try_rag_next),
-    Rule("prior_results_acceptable", "rag", True, prior_results_acceptable),
-    Rule("prompting_rag_inconsistent", "fine_tune", False, prompting_rag_inconsistent),
-    Rule("high_volume_narrow_task", "fine_tune", False, high_volume_narrow_task),
-    Rule("strict_format_at_scale", "fine_tune", False, strict_format_at_scale),
-    Rule("private_infrastructure", "fine_tune", False, private_infrastructure),
-    Rule("no_reason_to_fine_tune", "rag", True, no_reason_to_fine_tune),
-    Rule("pilot_stage", "prompting", True, pilot_stage),
-    Rule("data_changes_often", "rag", True, data_changes_often),
-    Rule("rag_for_changing_knowledge", "rag", True, rag_for_changing_knowledge),
-    Rule("too_few_examples", "rag", True, too_few_examples),
-    Rule("budget_under_10k", "prompting", True, budget_under_10k),
-    Rule("budget_does_not_fit", "rag", True, budget_does_not_fit),
-    Rule("no_payback", "rag", True, no_payback),
-)
-RULE_NAMES = tuple(r.name for r in RULES)
+_CHECKS: dict[str, Check] = {
+    "prompting_rag_inconsistent": prompting_rag_inconsistent,
+    "high_volume_narrow_task": high_volume_narrow_task,
+    "strict_format_at_scale": strict_format_at_scale,
+    "private_infrastructure": private_infrastructure,
+    "prior_results_acceptable": prior_results_acceptable,
+    "tried_and_fell_short": tried_and_fell_short,
+    "retrieval_does_not_fix_format": retrieval_does_not_fix_format,
+    "below_quality_bar": below_quality_bar,
+    "start_with_prompting": start_with_prompting,
+    "no_reason_to_fine_tune": no_reason_to_fine_tune,
+    "pilot_stage": pilot_stage,
+    "data_changes_often": data_changes_often,
+    "knowledge_needs_retrieval": knowledge_needs_retrieval,
+    "rag_for_changing_knowledge": rag_for_changing_knowledge,
+    "too_few_examples": too_few_examples,
+    "budget_under_10k": budget_under_10k,
+    "budget_does_not_fit": budget_does_not_fit,
+}
+RULE_NAMES = tuple(_CHECKS)
 
 
 def evaluate_rules(ctx: Context) -> list[RuleResult]:
-    return [rule.evaluate(ctx) for rule in RULES]
-
-
-def decide(answers: Answers, results: list[RuleResult]) -> tuple[Verdict, bool]:
-    """(verdict, fine_tune_justified) from the rule results."""
-    if not any(r.blocks_fine_tune for r in results):
-        return "fine_tune", True
-    a = answers
-    if not (a.tried_prompting or a.tried_rag):
-        return "prompting", False
-    if a.prior_results_acceptable and not a.tried_rag:
-        return "prompting", False  # prompting works: stay on the bottom rung
-    return "rag", False
+    out = []
+    for name, check in _CHECKS.items():
+        f = check(ctx)
+        out.append(
+            RuleResult(
+                name,
+                f.fired,
+                f.message,
+                f.direction,
+                f.option,
+                f.stance,
+                f.excludes if f.fired else (),
+                f.kind,
+            )  # fmt: skip
+        )
+    return out

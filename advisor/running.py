@@ -15,7 +15,9 @@ from typing import Any
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions
 from advisor.costs import engineering_hourly_rate
+from advisor.plan import resolve_plan
 from advisor.ranges import Range
+from advisor.serving import serving_estimate
 
 OPTIONS = ("human", "prompting", "rag", "fine_tune")
 WEEKS_PER_MONTH = 52 / 12
@@ -66,7 +68,11 @@ def monthly_costs(
     a: Assumptions,
     accuracy: Mapping[str, Range],
     later_iteration: Range,
+    serving: Range | None = None,
 ) -> dict[str, MonthlyCost]:
+    """serving: USD/month of serving the fine-tuned model (default: `serving_estimate`)."""
+    if serving is None:
+        serving = serving_estimate(answers, a, resolve_plan(answers, a)).usd_per_month
     v = answers.monthly_volume
     zero = Range.point(0)
     human_rate = Range.point(answers.human_hourly_cost_usd / 60)  # USD/minute
@@ -82,7 +88,7 @@ def monthly_costs(
         )
         out[o] = MonthlyCost(
             option=o,
-            inference=_inference(o, answers, a),
+            inference=serving if o == "fine_tune" else _inference(o, answers, a),
             human=minutes.scale(v) * human_rate,
             operations=a.range(f"{o}.ops_hours_per_month") * eng_rate,
             retraining=_retraining(o, answers, a, later_iteration),
@@ -117,11 +123,6 @@ def build_months(answers: Answers, a: Assumptions) -> dict[str, Range]:
 def _inference(option: str, answers: Answers, a: Assumptions) -> Range:
     v = answers.monthly_volume
     per_m = 1e-6 * v  # USD per 1M tokens -> USD per month per token of one request
-    if option == "fine_tune":
-        tokens = answers.avg_input_tokens + answers.avg_output_tokens
-        return a.range("fine_tune.hosting_usd_per_month") + a.range(
-            "fine_tune.usd_per_1m_tokens"
-        ).scale(tokens * per_m)
     store = a.range("rag.vector_store_usd_per_month") if option == "rag" else Range.point(0)
     if answers.needs_private_infra:
         # Data may not leave: a general LLM has to be hosted privately, whatever the volume.

@@ -9,7 +9,8 @@ file cache), each round runs
 1. PEER: `SentenceTransformer(shipped MiniLM).encode(texts, batch_size=32)` (fp32 defaults),
    normalised, `faiss.IndexFlatIP`, kNN k=1, accuracy;
 2. OURS, cache off: `evaluate()` end to end (model load, validation, split file, embedding, k by
-   5-fold CV, kNN, linear probe, bootstrap CIs, speed probes);
+   3-fold CV, kNN, linear probe, classic TF-IDF + SVM with its CV, `best` by CV, the learning
+   curve, bootstrap CIs, speed probes);
 3. OURS, cache on, first run (fills a fresh cache), then 4. OURS, cache on, repeat run.
 It prints wall times, accuracies, the ratio ours/peer (goal <= 0.5) and the repeat run's
 embedding time (goal < 2 s). With --rounds N the medians over N rounds are reported. Last, a
@@ -79,6 +80,8 @@ def ours(data: Path, tmp: Path, cache_dir: Path | None) -> dict:
         "knn_accuracy": result["knn"]["accuracy"],
         "knn_k": result["knn"]["k"],
         "probe_accuracy": result["probe"]["accuracy"],
+        "classic_accuracy": result["classic"]["accuracy"],
+        "best": result["best"]["method"],
         "precision": result["precision"],
     }
 
@@ -142,7 +145,7 @@ def summarise(rounds: list[dict]) -> dict:
 def print_summary(s: dict) -> None:
     p, o, r = s["peer"], s["ours_no_cache"], s["ours_cache_repeat"]
     print(f"rounds: {s['rounds']} (medians), torch threads: {s['torch_threads']}")
-    print(f"{'run':<20}{'wall s':>9}{'embed s':>9}{'kNN acc':>9}{'probe acc':>11}")
+    print(f"{'run':<20}{'wall s':>9}{'embed s':>9}{'kNN acc':>9}{'probe acc':>11}{'classic':>9}")
     runs = {
         "peer (fp32, bs 32)": p,
         "ours, cache off": o,
@@ -151,10 +154,12 @@ def print_summary(s: dict) -> None:
     }
     for name, run in runs.items():
         probe = f"{run['probe_accuracy']:.4f}" if "probe_accuracy" in run else "-"
+        classic = f"{run['classic_accuracy']:.4f}" if "classic_accuracy" in run else "-"
         print(
             f"{name:<20}{run['wall_s']:>9.2f}{run['embed_s']:>9.2f}{run['knn_accuracy']:>9.4f}"
-            f"{probe:>11}"
+            f"{probe:>11}{classic:>9}"
         )
+    print(f"best cheap baseline by CV: {o['best']}")
     print(f"peer encode speed: {p['sentences_per_s']:.0f} sentences/s")
     print(f"ours/peer wall time (cache off): {s['ratio_wall_ours_over_peer']:.3f} (goal <= 0.5)")
     print(f"repeat-run embedding: {r['embed_s']:.3f} s (goal < 2 s)")

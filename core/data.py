@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
+from numpy import ndarray
 
 from core.spec import MAX_FILE_MB, MAX_TEXT_CHARS, DataError
 
@@ -40,6 +42,7 @@ class Table:
     frame: pd.DataFrame
     kind: str  # "csv" | "jsonl" | "parquet"
     warnings: list[str] = field(default_factory=list)
+    nested: dict[str, list[int]] = field(default_factory=dict)  # column -> rows (objects/lists)
 
     def row_name(self, index: int) -> str:
         """How the user finds row `index` (0-based data row) in their file."""
@@ -50,22 +53,55 @@ class Table:
         return f"row {index}"
 
 
-def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
-    text = raw.decode("utf-8-sig")
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _sniff_separator(path: Path, header: str) -> str:
+    """The separator the header line uses: the file type's default unless another candidate
+    occurs in the header and the default does not (a semicolon- or tab-separated '.csv')."""
+    default = "\t" if path.suffix.lower() == ".tsv" else ","
+    if header.count(default):
+        return default
+    counts = {sep: header.count(sep) for sep in SEPARATORS if sep != default}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else default
+
+
+def _separator(path: Path, header: str, warnings: list[str]) -> str:
+    sep = _sniff_separator(path, header)
+    default = "\t" if path.suffix.lower() == ".tsv" else ","
+    if sep != default:
+        warnings.append(
+            f"{path.name}: the header is separated by {SEPARATORS[sep]}s, not "
+            f"{SEPARATORS[default]}s; the file was read as {SEPARATORS[sep]}-separated."
+        )
+    return sep
+
+
+def _read_csv(path: Path, source: Any, header: str, warnings: list[str]) -> pd.DataFrame:
+    """`source`: the text (small files) or the path (pandas reads it in chunks of its own)."""
+    sep = _separator(path, header, warnings)
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        return pd.read_csv(source, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except pd.errors.ParserError as exc:
         detail = " ".join(str(exc).split())  # pandas ends its message with a newline
+        others = [SEPARATORS[c] for c in SEPARATORS if c != sep and c in header]
+        hint = (
+            f" The header also contains {' and '.join(others)}s: check which separator the file "
+            "uses."
+            if others
+            else ""
+        )
         raise DataError(
-            f"{path.name}: cannot parse the CSV ({detail}). Check that fields containing commas or "
-            "line breaks are quoted, then upload again."
+            f"{path.name}: cannot parse the file as {SEPARATORS[sep]}-separated ({detail}). Check "
+            f"that fields containing {SEPARATORS[sep]}s or line breaks are quoted, then upload "
+            f"again.{hint}"
         ) from None
 
 
-def _read_jsonl(path: Path, raw: bytes) -> pd.DataFrame:
+def _read_jsonl(path: Path, lines: Iterable[str]) -> pd.DataFrame:
     rows = []
-    for number, line in enumerate(raw.decode("utf-8-sig").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -75,14 +111,63 @@ def _read_jsonl(path: Path, raw: bytes) -> pd.DataFrame:
                 f"{path.name}: line {number} is not valid JSON ({exc.msg}). Each line must be one "
                 'JSON object such as {"text": "...", "label": "..."}; fix or delete that line.'
             ) from None
+        except RecursionError:
+            raise DataError(
+                f"{path.name}: line {number} nests objects or lists too deeply to read. Each line "
+                'must be one flat JSON object such as {"text": "...", "label": "..."}.'
+            ) from None
         if not isinstance(row, dict):
             raise DataError(
                 f"{path.name}: line {number} is a JSON {type(row).__name__}, not an object. "
                 'Each line must look like {"text": "...", "label": "..."}.'
             )
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _nested_rows(frame: pd.DataFrame) -> dict[str, list[int]]:
+    """Per column, the rows whose value is an object or a list (JSONL objects, Parquet structs,
+    lists and maps) rather than a plain value."""
+    out = {}
+    for col in frame.columns:
+        if frame[col].dtype != object:
+            continue
+        rows = [i for i, v in enumerate(frame[col]) if isinstance(v, dict | list | tuple | ndarray)]
+        if rows:
+            out[str(col).strip()] = rows
+    return out
+
+
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as a string; missing cells as ''."""
     return frame.astype(str).where(frame.notna(), "") if len(frame) else frame
+
+
+HEAD_BYTES = 64 * 1024  # enough of the file to see its header line
+
+
+def _read_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
+    """The file as a frame, read straight from disk (no second copy of the whole file)."""
+    if kind == "parquet":
+        return pd.read_parquet(path)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        if kind == "jsonl":
+            return _read_jsonl(path, fh)
+        head = fh.read(HEAD_BYTES)
+    header = head.split("\n", 1)[0]
+    source = io.StringIO(head) if len(head) < HEAD_BYTES else path
+    return _read_csv(path, source, header, warnings)
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for number, name in enumerate(columns, start=1):
+        if name in seen:
+            raise DataError(
+                f"{path.name}: the header names column '{name}' twice (columns {seen[name]} and "
+                f"{number}, after trimming spaces). Rename one of them, then upload again."
+            )
+        seen[name] = number
 
 
 def load_table(path: str | Path, max_mb: float = MAX_FILE_MB) -> Table:
@@ -102,17 +187,14 @@ def load_table(path: str | Path, max_mb: float = MAX_FILE_MB) -> Table:
             f"{path.name}: file is {size_mb:.0f} MB, over the {max_mb:.0f} MB limit. Sample it "
             "down (a few thousand labelled rows are plenty for the trial) or raise the limit."
         )
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{path.name}: the file is empty. Upload a file with a header and rows.")
+    with open(path, "rb") as fh:
+        if not fh.read(HEAD_BYTES).strip():
+            raise DataError(
+                f"{path.name}: the file is empty. Upload a file with a header and rows."
+            )
+    warnings: list[str] = []
     try:
-        if kind == "parquet":
-            frame = pd.read_parquet(path)
-            frame = frame.astype(str).where(frame.notna(), "")
-        elif kind == "csv":
-            frame = _read_csv(path, raw)
-        else:
-            frame = _read_jsonl(path, raw)
+        frame = _read_frame(path, kind, warnings)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name}: not UTF-8 text (bad byte at position {exc.start}). Re-save the file "
@@ -124,8 +206,12 @@ def load_table(path: str | Path, max_mb: float = MAX_FILE_MB) -> Table:
         raise DataError(f"{path.name}: cannot read the file ({exc}).") from None
     if frame.empty:
         raise DataError(f"{path.name}: the file has a header but no rows.")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return Table(path=path, frame=frame.reset_index(drop=True), kind=kind)
+    columns = [str(c).strip() for c in frame.columns]
+    _check_header(path, columns)
+    nested = _nested_rows(frame) if kind != "csv" else {}
+    frame = _as_strings(frame) if kind != "csv" else frame
+    frame.columns = columns
+    return Table(path, frame.reset_index(drop=True), kind, warnings, nested)
 
 
 def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -185,9 +271,20 @@ def clean_columns(
 
     Returns (texts, labels, warnings).
     """
-    texts = [str(x).strip() for x in table.frame[text_col]]
-    labels = [str(x).strip() for x in table.frame[label_col]]
     name = table.path.name
+    for col in (text_col, label_col):
+        if col in table.nested:
+            rows = table.nested[col]
+            where = ", ".join(table.row_name(i) for i in rows[:3])
+            raise DataError(
+                f"{name}: column '{col}' holds nested values (objects or lists) in {len(rows)} "
+                f"row(s) ({where}). The text and the label must be plain strings: flatten that "
+                "column, or pick another one."
+            )
+    # tolist() first: iterating an Arrow-backed column element by element is ~10x slower
+    texts = [str(x).strip() for x in table.frame[text_col].tolist()]
+    raw_labels = table.frame[label_col].tolist()
+    labels = [str(x).strip() for x in raw_labels]
     for col, values in ((text_col, texts), (label_col, labels)):
         empty = [i for i, v in enumerate(values) if not v or v.lower() == "nan"]
         if empty:
@@ -196,7 +293,7 @@ def clean_columns(
             raise DataError(
                 f"{name}: column '{col}' is empty in {where}{more}. Fill in or delete those rows."
             )
-    warnings = []
+    warnings = [*_merged_label_warning(name, label_col, raw_labels), *_nested_warning(table)]
     long_rows = [i for i, t in enumerate(texts) if len(t) > max_chars]
     if long_rows:
         texts = [t[:max_chars] for t in texts]
@@ -206,3 +303,48 @@ def clean_columns(
             f"{max_chars} characters and were truncated ({where})."
         )
     return texts, labels, warnings
+
+
+def _merged_label_warning(name: str, label_col: str, raw: Iterable[object]) -> list[str]:
+    """Labels that differ only by surrounding spaces (' 1' and '1') are one class after
+    trimming; say which were merged."""
+    variants: dict[str, set[str]] = {}
+    for value in set(map(str, raw)):
+        variants.setdefault(value.strip(), set()).add(value)
+    merged = {k: v for k, v in variants.items() if len(v) > 1}
+    if not merged:
+        return []
+    shown = "; ".join(
+        " and ".join(repr(x) for x in sorted(v)) + f" -> {k!r}" for k, v in list(merged.items())[:3]
+    )
+    return [
+        f"{name}: {len(merged)} label(s) in column '{label_col}' differ only by surrounding spaces "
+        f"and were merged ({shown}). Fix the file if they are meant to be different classes."
+    ]
+
+
+def _nested_warning(table: Table) -> list[str]:
+    """Other columns with nested values are not used; say so rather than stringify silently."""
+    if not table.nested:
+        return []
+    cols = ", ".join(repr(c) for c in table.nested)
+    return [
+        f"{table.path.name}: column(s) {cols} hold nested values (objects or lists); they are "
+        "not used for training or scoring."
+    ]
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell for a CSV a user may open in a spreadsheet: text that would start a formula
+    (`=HYPERLINK(...)`, `+`, `-`, `@`, tab, CR) gets a leading apostrophe; numbers such as -1
+    stay as they are, and so does everything that is not a string."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value

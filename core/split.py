@@ -74,12 +74,29 @@ def _hash_rows(ids: list[str], texts: list[str], labels: list[str]) -> str:
     return h.hexdigest()
 
 
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+MANY_CLASSES = 50  # from this many classes on, too few examples per class is refused
+MIN_PER_CLASS = 3  # mean examples per class below which a many-class task is meaningless
 
 
 def _check_classes(name: str, labels: list[str], label_col: str, need_two_each: bool) -> None:
     counts = Counter(labels)
+    per_class = len(labels) / max(len(counts), 1)
+    if len(counts) >= MANY_CLASSES and per_class < MIN_PER_CLASS:
+        raise DataError(
+            f"{name}: too many classes for the data: column '{label_col}' has {len(counts):,} "
+            f"classes for {len(labels):,} rows ({per_class:.1f} examples per class). A classifier "
+            f"needs at least {MIN_PER_CLASS} examples per class on average: merge rare classes, "
+            "add examples, or pick the right label column."
+        )
     if len(counts) < 2:
         only = next(iter(counts))
         raise DataError(
@@ -199,6 +216,27 @@ def _handle_leakage(
     return test, leaked
 
 
+def name_of(table: Table) -> str:
+    return table.path.name
+
+
+def _inferred_generation_warning(name: str, label_col: str, rows: _Side, task: Task) -> list[str]:
+    """Short labels, each (nearly) unique, read as free-text outputs: say so, since they may be
+    classes with one example each."""
+    if task != "generation":
+        return []
+    unique = set(rows.labels)
+    words = sum(len(x.split()) for x in unique) / max(len(unique), 1)
+    if words > 3:
+        return []
+    return [
+        f"{name}: column '{label_col}' has {len(unique):,} distinct short values for "
+        f"{len(rows.labels):,} rows, so it was read as a generation task (free-text outputs). "
+        "If these are classes, each needs at least 2 examples: add examples and choose "
+        "task=classification."
+    ]
+
+
 def prepare_dataset(spec: DataSpec) -> Dataset:
     """Load, validate and split as `spec` says. Raises DataError (never anything else) for bad
     input."""
@@ -212,26 +250,29 @@ def prepare_dataset(spec: DataSpec) -> Dataset:
     max_chars, max_mb = spec.max_chars, spec.max_mb
     train_table = load_table(train_path, max_mb=max_mb)
     text_col, label_col = resolve_columns(train_table, text_col, label_col)
-    warnings: list[str] = []
+    warnings: list[str] = list(train_table.warnings)
     rows = _load_side(train_table, text_col, label_col, max_chars, warnings, "r")
-    task = task or infer_task(rows.labels)
+    if task is None:
+        task = infer_task(rows.labels)
+        warnings.extend(_inferred_generation_warning(name_of(train_table), label_col, rows, task))
     key = {
-        "train_file": _file_hash(train_table.path),
+        "train_file": file_hash(train_table.path),
         "text_col": text_col,
         "label_col": label_col,
         "task": task,
         "max_chars": max_chars,
         "drop_leakage": drop_leakage,
     }
-    name = train_table.path.name
+    name = name_of(train_table)
     if test_path is not None:
         test_table = load_table(test_path, max_mb=max_mb)
+        warnings.extend(test_table.warnings)
         resolve_columns(test_table, text_col, label_col)
         train, test = rows, _load_side(test_table, text_col, label_col, max_chars, warnings, "t")
         if task == "classification":
             _check_classes(name, train.labels, label_col, need_two_each=False)
             _check_test_labels(name, test_table.path.name, label_col, train, test)
-        key["test_file"] = _file_hash(test_table.path)
+        key["test_file"] = file_hash(test_table.path)
     else:
         if task == "classification":
             _check_classes(name, rows.labels, label_col, need_two_each=True)

@@ -1,6 +1,7 @@
-"""Compare: RAG baseline, linear probe and the trial fine-tune on the same held-out split, a paired
-McNemar test, latency and cost per 1,000 predictions, trial cost predicted vs actual, break-even
-recomputed from the measured accuracy, and the decision memo to download."""
+"""Compare: the cheap baselines and the trial fine-tune on the same held-out split, a paired
+McNemar test, latency and cost per 1,000 predictions, trial cost predicted vs actual, the verdict
+recomputed from the measured accuracy (comparison package), and the decision memo (advisor.memo)
+to download; the comparison is saved as comparison.json for `python -m advisor memo --project`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from advisor import estimate
-from ui import charts, compare, memo, nav, state, training
-from ui.verdict import months_text
+import comparison
+from advisor import memo
+from advisor.text import OPTION_NAMES, usd
+from ui import charts, nav, state, training
+from ui.safe import plain
+from ui.verdict import months_text, show_break_even, show_headline, show_reasons
 
 nav.require_app()
 
@@ -44,58 +48,72 @@ run_dir = Path(project.runs_dir) / run_id
 config = training.run_config(run_dir)
 answers, assumptions = state.answers(), state.assumptions()
 try:
-    comp = compare.build(
+    built = comparison.build(
         results,
         baseline_csv,
-        jobs.final_metrics(run_id),
+        training.with_launch_prediction(jobs.final_metrics(run_id), run_dir),
         run_dir / "predictions.csv",
         config,
         answers,
         assumptions,
     )
 except (OSError, ValueError) as exc:
-    st.error(f"Cannot compare this run with the baseline: {exc}")
+    st.error(f"Cannot compare this run with the baseline: {plain(str(exc))}")
     st.stop()
+comp = built.to_dict()
+report = comp["report"]
+try:
+    comparison.save_comparison(comp, project.root)
+except OSError as exc:  # the page still shows it; only the CLI memo misses the file
+    st.warning(plain(f"Could not save comparison.json: {exc}"))
 
 training.show_override_banner(config)
-st.subheader(compare.conclusion(comp))
+st.subheader(comp["conclusion"])
+show_headline(report)
 for warning in comp["warnings"]:
-    st.warning(warning)
+    st.warning(plain(warning))
 
-st.dataframe(pd.DataFrame(compare.system_table(comp)), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(comparison.system_table(comp)), hide_index=True, width="stretch")
 left, right = st.columns(2)
 first, second = comp["metric_labels"]
 left.altair_chart(charts.accuracy_with_ci(comp["systems"], "score", first), width="stretch")
 right.altair_chart(charts.accuracy_with_ci(comp["systems"], "second", second), width="stretch")
 
 st.markdown("**Paired test on the same items (McNemar)**")
-st.dataframe(pd.DataFrame(compare.paired_table(comp)), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(comparison.paired_table(comp)), hide_index=True, width="stretch")
 
 trial = comp["trial"]
+assumed = comp["assumed_report"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
     "Predicted training time",
     "—" if trial["predicted_train_s"] is None else f"{trial['predicted_train_s']:,.0f} s",
 )
 c2.metric("Actual training time", "—" if trial["train_s"] is None else f"{trial['train_s']:,.0f} s")
-c3.metric("Break-even, assumed accuracy", months_text(comp["roi"]["assumed"]["break_even_months"]))
-c4.metric(
-    "Break-even, measured accuracy", months_text(comp["roi"]["measured"]["break_even_months"])
-)
+c3.metric("Fine-tuning break-even, assumed accuracy", months_text(assumed["break_even_months"]))
+c4.metric("Fine-tuning break-even, measured accuracy", months_text(report["break_even_months"]))
 st.caption(
-    f"Trial compute cost on {trial['device']}: predicted {memo.usd(trial['predicted_usd'], 4)}, "
-    f"actual {memo.usd(trial['actual_usd'], 4)} (advisor's hourly price for the device)."
+    plain(
+        f"Trial compute cost on {trial['device']}: predicted {usd(trial['predicted_usd'], 4)}, "
+        f"actual {usd(trial['actual_usd'], 4)} (advisor's hourly price for the device). "
+        f"{trial.get('note') or ''}"
+    )
 )
+show_break_even(report)
+headline = report["break_even"]["rows"][0]
 st.altair_chart(
     charts.cumulative_costs(
-        comp["roi"]["measured"]["series"], comp["roi"]["measured"]["break_even_months"]
+        report["series"], headline["expected"],
+        [o for o, why in report["excluded"].items() if why],
+        label=headline["label"], option=report["recommendation"],
     ),
     width="stretch",
-)
+)  # fmt: skip
+show_reasons(report)
 
-report = estimate(answers, assumptions, measured_accuracy=comp["measured_accuracy"]).to_dict()
-sections = memo.sections(comp, report, project.name)
+sections = memo.sections(report, comp, project.name)
 st.subheader("Decision memo")
+st.caption(plain(f"It opens with one recommendation: {OPTION_NAMES[report['recommendation']]}."))
 d1, d2 = st.columns(2)
 d1.download_button(
     "Download memo (Markdown)",

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.data import DataError
 from ui import baseline, data_source, nav, state
+from ui.safe import plain
 
 nav.require_app()
 
@@ -21,21 +22,17 @@ choice = s.data
 # --- 1. data source ---------------------------------------------------------------------------
 st.subheader("1 · Your labelled examples")
 sources = [data_source.DEMO_LABEL, "Upload my own file (CSV, TSV, JSONL or Parquet)"]
-source = st.radio(
-    "Data", sources, index=0 if choice.is_demo or not choice.train else 1, key="data_source"
-)
+source = st.radio("Data", sources, index=data_source.source_index(choice), key="data_source")
 if source == sources[0]:
     if not choice.is_demo:
         data_source.use_demo()
         choice = s.data
-else:
-    up_train = st.file_uploader(
-        "Training file", type=["csv", "tsv", "jsonl", "ndjson", "parquet"], key="upload_train"
-    )
+elif source == sources[1]:
+    data_source.use_uploads()
+    kinds = ["csv", "tsv", "jsonl", "ndjson", "parquet"]
+    up_train = st.file_uploader("Upload a training file", type=kinds, key="upload_train")
     up_test = st.file_uploader(
-        "Held-out test file (optional)",
-        type=["csv", "tsv", "jsonl", "ndjson", "parquet"],
-        key="upload_test",
+        "Upload a held-out test file (optional)", type=kinds, key="upload_test"
     )
     data_source.save_uploads([up_train], "train")
     data_source.save_uploads([up_test], "test")
@@ -43,30 +40,32 @@ else:
     files = [str(p) for p in project.uploads()]
     if files:
         train_options = files if choice.train in files else [""] + files
+        data_source.sync_widget("pick_train", choice.train, train_options)
         picked = st.selectbox(
             "Training file",
             train_options,
             key="pick_train",
-            index=train_options.index(choice.train) if choice.train in train_options else 0,
             format_func=lambda p: Path(p).name or "—",
         )
         test_options = [""] + files
+        data_source.sync_widget("pick_test", choice.test, test_options)
         picked_test = st.selectbox(
             "Held-out file",
             test_options,
             key="pick_test",
-            index=test_options.index(choice.test) if choice.test in test_options else 0,
             format_func=lambda p: Path(p).name or data_source.SPLIT_TRAIN,
         )
         data_source.update(train=picked, test=picked_test, is_demo=False)
         choice = s.data
+else:
+    st.info("Choose the built-in demo or upload your own labelled examples.")
 
 # --- 2. columns -------------------------------------------------------------------------------
 if choice.train:
     try:
         columns, head, guess_text, guess_label = data_source.preview(choice.train)
     except (DataError, OSError) as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         st.stop()
     st.dataframe(pd.DataFrame(head), hide_index=True, width="stretch")
     c1, c2, c3 = st.columns(3)
@@ -101,7 +100,7 @@ if choice.train:
             with st.spinner("Validating the data and making the held-out split…"):
                 choice = data_source.validate(choice)
         except (DataError, ValueError) as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
 
 if choice.ready:
     st.success(
@@ -111,13 +110,15 @@ if choice.ready:
         + ". The fine-tune and the comparison reuse exactly this split."
     )
     for warning in choice.warnings:
-        st.warning(warning)
+        st.warning(plain(warning))
 
 # --- 3. baseline ------------------------------------------------------------------------------
 st.subheader("2 · RAG baseline on the held-out split")
 st.caption(
-    "Embeds every example with all-MiniLM-L6-v2, indexes them in FAISS and scores two cheap "
-    "baselines: nearest-neighbour retrieval (the RAG baseline) and a linear probe."
+    "Embeds every example with all-MiniLM-L6-v2, indexes them in FAISS and scores the cheap "
+    "baselines: nearest-neighbour retrieval (the RAG baseline), a linear probe, and the classic "
+    "TF-IDF + linear SVM; the best one by cross-validation on the training split is named. "
+    "Large data sets get a quick estimate on a sample first."
 )
 job_id = baseline.job_key(project, choice)
 job = baseline.runner().get(job_id) if choice.ready else None
@@ -134,8 +135,15 @@ def _progress() -> None:
         return
     if not job.done:
         st.progress(job.fraction, text=f"{job.message} · {job.elapsed_s:.0f} s")
+        if st.button("Cancel the baseline", key="cancel_baseline", disabled=job.cancel_requested):
+            job.cancel()  # stops at its next progress report; nothing is saved
+        quick = baseline.load_quick(project, choice.split_id)
+        if quick:  # the first answer, on a sample, while the full run goes on
+            baseline.show_results(quick)
+    elif job.cancelled:
+        st.info(f"The baseline was {job.error}.")
     elif job.error:  # stays on screen until the next run is started
-        st.error(f"The baseline did not finish: {job.error}")
+        st.error(f"The baseline did not finish: {plain(job.error)}")
     elif running:
         st.rerun()  # it has just finished: rerun the page to show the saved results
 

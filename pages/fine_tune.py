@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from advisor import estimate
 from ui import nav, state, training
-from ui.verdict import verdict_title
+from ui.safe import plain
+from ui.verdict import current_report, verdict_title
 
 nav.require_app()
 
 st.title("Trial fine-tune")
 s = state.get_state()
 project = state.current_project()
-report = estimate(state.answers(), state.assumptions()).to_dict()
+report = current_report()  # with the accuracy measured on this project's data
+
+# --- the plan: chosen once on the Questionnaire, priced on Costs, trained here ----------------
+plan = report["plan"]
+st.info(
+    plain(f"Plan: {plan['label']}, as priced on the Costs page. {plan['trial_note']}"),
+    icon=":material/route:",
+)
 
 # --- the gate ---------------------------------------------------------------------------------
 justified = report["fine_tune_justified"]
@@ -47,23 +54,23 @@ st.caption(
 )
 
 # --- the run config + estimate ----------------------------------------------------------------
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3 = st.columns(3)
 base_model = c1.text_input(
     "Base model",
-    value="auto",
+    value=plan["trial_model_id"],
     key="ft_base_model",
     help="auto = the shipped all-MiniLM-L6-v2 (classification) or SmolLM2-135M-Instruct "
     "(generation); or a local folder / hub id.",
 )
-epochs = c2.number_input("Epochs", value=3.0, step=1.0, key="ft_epochs")
-max_steps = c3.number_input(
+max_steps = c2.number_input(
     "Max steps (0 = no limit)",
     value=60,
     step=10,
     key="ft_max_steps",
     help="A short trial: stop after this many optimizer steps.",
 )
-batch_size = c4.number_input("Batch size", value=32, step=8, key="ft_batch_size")
+batch_size = c3.number_input("Batch size", value=32, step=8, key="ft_batch_size")
+advanced = training.advanced_settings(choice.n_train, int(batch_size))
 
 config = None
 try:
@@ -72,38 +79,44 @@ try:
             project,
             choice,
             base_model=base_model,
-            epochs=epochs,
+            method="lora" if plan["method"] == "qlora" else plan["method"],  # qlora: CUDA only
             max_steps=int(max_steps),
             batch_size=int(batch_size),
             gate_override=override,
+            **advanced,
         )
         if choice.ready
         else None
     )
 except ValueError as exc:
-    st.error(f"Cannot use these settings: {exc}")
+    st.error(f"Cannot use these settings: {plain(str(exc))}")
+cluster, cluster_ok = None, True  # where to run: this machine or a Ray cluster
+try:
+    cluster = training.where_to_run(project, state.assumptions())
+except ValueError as exc:
+    cluster_ok = False
+    st.error(f"Cannot use this cluster: {plain(str(exc))}")
+prediction = (
+    training.predict(config, choice, state.answers(), state.assumptions(), cluster)
+    if config
+    else {}
+)
 if config is not None:
-    training.show_prediction(training.predict(config, choice, state.answers(), state.assumptions()))
+    training.show_prediction(prediction)
 launched = st.button(
     "Launch trial fine-tune",
     type="primary",
-    disabled=not (allowed and config is not None),
+    disabled=not (allowed and config is not None and cluster_ok),
     key="ft_launch",
 )
 if launched and config is not None and allowed:
     try:
-        s.selected_run = training.manager(str(project.runs_dir)).launch(config)
-        st.session_state.pop("ft_run", None)  # show the new run below
+        s.selected_run = training.manager(str(project.runs_dir)).launch(config, cluster=cluster)
+        training.save_prediction(project.runs_dir / s.selected_run, prediction)
     except ValueError as exc:
-        st.error(f"Not launched: {exc}")
+        st.error(f"Not launched: {plain(str(exc))}")
 
 # --- the live run -----------------------------------------------------------------------------
 runs = training.manager(str(project.runs_dir)).list_runs()
-run_ids = [r["run_id"] for r in runs]
-if run_ids:
-    if s.selected_run not in run_ids:
-        s.selected_run = run_ids[0]
-    s.selected_run = st.selectbox(
-        "Training run", run_ids, index=run_ids.index(s.selected_run), key="ft_run"
-    )
-    training.live_status(project, s.selected_run)
+if runs:
+    training.live_status(project, training.run_picker(project, runs, key="ft_run"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from advisor import Answers, estimate
+from advisor import Answers
 from ui import nav, state
-from ui.verdict import show_verdict
+from ui.verdict import current_report, show_verdict
 from ui.widgets import answer_widget, grouped
 
 nav.require_app()
@@ -18,7 +18,10 @@ st.caption(
 )
 
 s = state.get_state()
-specs = Answers.fields_help(gpu_choices=state.assumptions().gpu_names())
+figures = state.assumptions()
+specs = Answers.fields_help(
+    gpu_choices=figures.gpu_names(), model_choices=list(figures.model_sizes())
+)
 left, right = st.columns([3, 2], gap="large")
 with left:
     groups = grouped(specs)
@@ -35,6 +38,5 @@ with right:
             f"{s.answers_error}. The verdict below uses your last valid answers; "
             "your entry is kept so you can correct it."
         )
-    report = estimate(state.answers(), state.assumptions())
-    show_verdict(report.to_dict())
+    show_verdict(current_report())
     nav.link("costs", "See costs, budget fit and break-even")

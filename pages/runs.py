@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import nav, state, training
+from ui.safe import plain
 
 nav.require_app()
 
@@ -22,37 +23,44 @@ st.subheader("Fine-tune runs")
 if not runs:
     st.info("No training runs in this project yet.")
 else:
-    rows = []
-    for r in runs:
-        config = training.run_config(Path(project.runs_dir) / r["run_id"])
-        final = jobs.final_metrics(r["run_id"]) or {}
-        rows.append(
-            {
-                "run": r["run_id"],
-                "state": r.get("state"),
-                "reason": r.get("reason", ""),
-                "gate override": "⚠ yes" if training.is_override(config) else "no",
-                "base model": config.get("base_model", ""),
-                "max steps": config.get("max_steps"),
-                "accuracy": final.get("accuracy"),
-                "macro-F1": final.get("macro_f1"),
-                "train s": final.get("train_s"),
-                "predicted s": final.get("predicted_train_s"),
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if any(
-        training.is_override(training.run_config(Path(project.runs_dir) / r["run_id"]))
-        for r in runs
-    ):
+    st.dataframe(
+        pd.DataFrame(training.runs_table(project, jobs, runs)), hide_index=True, width="stretch"
+    )
+    if any(training.is_override(training.run_config(project.runs_dir / r["run_id"])) for r in runs):
         st.warning(training.OVERRIDE_WARNING + " (runs marked ⚠)", icon=":material/warning:")
-    picked = st.selectbox("Details of run", [r["run_id"] for r in runs], key="runs_pick")
+    picked = training.run_picker(project, runs, key="runs_pick", label="Run")
     config = training.run_config(Path(project.runs_dir) / picked)
     training.show_override_banner(config)
+    status = jobs.status(picked)
+    c1, c2 = st.columns(2)
+    with c1.form("rename_run", border=False):
+        name = st.text_input(
+            "Name", value=project.run_names().get(picked, ""), key=f"run_name_{picked}"
+        )
+        if st.form_submit_button("Rename"):
+            try:
+                project.rename_run(picked, name)
+                st.rerun()
+            except ValueError as exc:
+                st.error(plain(str(exc)))
+    with c2:
+        sure = st.checkbox(
+            "Delete this run's folder (model, checkpoints, logs)",
+            key="run_delete_sure",
+            disabled=status.get("state") in training.ACTIVE,
+            help="A queued or running run must be cancelled first.",
+        )
+        if st.button("Delete run", disabled=not sure, key="run_delete"):
+            try:
+                project.delete_run(picked, status.get("state", ""))
+                st.session_state.pop("run_delete_sure", None)
+                st.rerun()
+            except (OSError, ValueError) as exc:
+                st.error(f"Not deleted: {plain(str(exc))}")
     with st.expander("Config, status and final metrics"):
         st.json(
             {
-                "status": jobs.status(picked),
+                "status": training.with_human_times(status),
                 "config": config,
                 "final_metrics": jobs.final_metrics(picked),
             },

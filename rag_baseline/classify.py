@@ -60,22 +60,18 @@ def choose_k(
     candidates: Sequence[int] = K_CANDIDATES,
     folds: int = CV_FOLDS,
     seed: int = 0,
+    splits: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[int, dict[int, float]]:
     """Best k by stratified k-fold CV accuracy on the training vectors (ties → smaller k).
 
     Returns (k, {k: cv accuracy}). Candidates larger than a fold's training part are skipped.
+    `splits` (train rows, held rows) may be given so that other baselines share the folds.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    counts = np.bincount(codes)
-    n_splits = int(min(folds, max(2, counts.max()), len(codes)))
-    if n_splits < 2:
+    if splits is None:
+        splits = stratified_folds(codes, folds, seed)
+    if not splits:
         return 1, {}
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     correct = dict.fromkeys(candidates, 0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "least populated class has fewer members than n_splits"
-        splits = list(splitter.split(vectors, codes))
     n_classes = int(codes.max()) + 1
     usable = [k for k in candidates if k <= min(len(tr) for tr, _ in splits)]
     if not usable:
@@ -86,9 +82,25 @@ def choose_k(
         for k in usable:
             pred = knn_vote(sims, ids, codes[train_idx], n_classes, k)
             correct[k] += int((pred == codes[held_idx]).sum())
-    scores = {k: round(correct[k] / len(codes), 4) for k in usable}
+    n_held = sum(len(held) for _, held in splits)
+    scores = {k: round(correct[k] / n_held, 4) for k in usable}
     best = max(usable, key=lambda k: (scores[k], -k))
     return best, scores
+
+
+def stratified_folds(
+    codes: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(codes)
+    n_splits = int(min(folds, max(2, counts.max()), len(codes)))
+    if n_splits < 2:
+        return []
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "least populated class has fewer members than n_splits"
+        return list(splitter.split(np.zeros(len(codes)), codes))
 
 
 def fit_probe(

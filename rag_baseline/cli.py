@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(ns: argparse.Namespace) -> EvalConfig:
     names = {f.name for f in fields(EvalConfig)}
     values = {k: v for k, v in vars(ns).items() if k in names and v is not None}
-    for name in ("no_cache", "drop_leakage"):
+    for name in ("no_cache", "drop_leakage", "quick"):
         values[name] = bool(values.get(name, False))
     return EvalConfig(**values)
 

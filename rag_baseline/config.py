@@ -13,9 +13,11 @@ from typing import Literal, get_args
 from core.models import DEFAULT_EMBEDDER, DEFAULT_GENERATOR
 from core.spec import MAX_FILE_MB, MAX_TEXT_CHARS, DataSpec
 from rag_baseline.index import APPROX_THRESHOLD
+from rag_baseline.quick import QUICK_TEST, QUICK_TRAIN
 
 TaskChoice = Literal["classification", "generation"]
 PrecisionChoice = Literal["auto", "fp32", "bf16"]
+LongTextsChoice = Literal["head", "chunk"]
 DEFAULT_GENERATION_K = 4  # few-shot examples per prompt when --k is not given
 
 
@@ -123,6 +125,28 @@ class EvalConfig:
         },
     )
     device: str = field(default="cpu", metadata={"help": "torch device: cpu or cuda[:n]."})
+    long_texts: LongTextsChoice = field(
+        default="chunk",
+        metadata={
+            "help": "Texts longer than the embedder's window: 'chunk' embeds equal chunks and "
+            "averages them, 'head' keeps the first window of tokens."
+        },
+    )
+    quick: bool = field(
+        default=False,
+        metadata={
+            "help": "A first estimate in seconds: every baseline on a stratified sample "
+            "(quick_train / quick_test rows) with a learning curve."
+        },
+    )
+    quick_train: int = field(
+        default=QUICK_TRAIN,
+        metadata={"help": "Training rows of the quick estimate.", "unit": "rows"},
+    )
+    quick_test: int = field(
+        default=QUICK_TEST,
+        metadata={"help": "Held-out rows of the quick estimate.", "unit": "rows"},
+    )
 
     def __post_init__(self) -> None:
         self._check_str("train", self.train, optional=False)
@@ -132,7 +156,8 @@ class EvalConfig:
             self._check_str(name, getattr(self, name), optional=False)
         self._check_choice("task", self.task, get_args(TaskChoice), optional=True)
         self._check_choice("precision", self.precision, get_args(PrecisionChoice))
-        for name in ("no_cache", "drop_leakage"):
+        self._check_choice("long_texts", self.long_texts, get_args(LongTextsChoice))
+        for name in ("no_cache", "drop_leakage", "quick"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("k", "max_test", "max_new_tokens"):
@@ -140,6 +165,8 @@ class EvalConfig:
         self._check_int("seed", self.seed, minimum=0)
         self._check_int("approx_threshold", self.approx_threshold, minimum=1)
         self._check_int("max_chars", self.max_chars, minimum=1)
+        self._check_int("quick_train", self.quick_train, minimum=10)
+        self._check_int("quick_test", self.quick_test, minimum=10)
         if not _is_number(self.test_size) or not 0.0 < self.test_size < 1.0:
             raise ValueError(f"test_size must be a number between 0 and 1, got {self.test_size!r}")
         for name in ("probe_c", "max_file_mb"):

@@ -33,8 +33,10 @@ from core.models import (
     shipped_minilm_path,
 )
 from rag_baseline.cache import EmbeddingCache, text_keys
+from rag_baseline.threads import ThreadChoice
 
 Precision = Literal["auto", "fp32", "bf16"]
+LongTexts = Literal["head", "chunk"]
 Progress = Callable[[float, str], None]
 
 TOKEN_BUDGET = 4096  # tokens per batch (rows x length); 2k/4k/8k measured alike, 4k steadiest
@@ -132,6 +134,7 @@ class Embedder:
         self._fused = self._checked_fusion() if precision == "bf16" else None
         self.n_encoded = 0
         self.n_cache_hits = 0
+        self.threads_used = torch.get_num_threads()  # of the last fast-path run
         self._files = model_fingerprint(target)
         self.cache_dir: Path | None = None
         self.set_cache_dir(cache_dir)
@@ -177,9 +180,20 @@ class Embedder:
         return tokenizer, transformer.auto_model, mode, bool(transformer.do_lower_case)
 
     def encode(
-        self, texts: list[str], progress: Progress | None = None, use_cache: bool = True
+        self,
+        texts: list[str],
+        progress: Progress | None = None,
+        use_cache: bool = True,
+        long_texts: LongTexts = "head",
     ) -> np.ndarray:
-        """Normalised vectors, shape (len(texts), dim) float32, in the order of `texts`."""
+        """Normalised vectors, shape (len(texts), dim) float32, in the order of `texts`.
+
+        Texts longer than the model's window are embedded from their first `max_seq_length`
+        tokens (`long_texts="head"`) or as the token-weighted mean of the vectors of equal chunks
+        that cover the whole text (`"chunk"`; the plain pipeline path only truncates).
+        """
+        if long_texts not in ("head", "chunk"):
+            raise ValueError(f"long_texts must be 'head' or 'chunk', got {long_texts!r}")
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -189,7 +203,8 @@ class Embedder:
         cache = None
         if use_cache and self.cache_dir is not None:
             cache = EmbeddingCache(self.cache_dir, self.space, self.dim)
-        keys = text_keys(self.space, unique) if cache is not None else None
+        space = self.space if long_texts == "head" else self.space + "|chunk"
+        keys = text_keys(space, unique) if cache is not None else None
         if cache is not None and keys is not None:
             found, vectors = cache.lookup(keys)
             self.n_cache_hits += int(found.sum())
@@ -198,7 +213,7 @@ class Embedder:
             vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
         todo = np.flatnonzero(~found)
         if len(todo):
-            fresh = self._run([unique[i] for i in todo], progress)
+            fresh = self._run([unique[i] for i in todo], progress, long_texts)
             vectors[todo] = fresh
             if cache is not None and keys is not None:
                 cache.store(keys[todo], fresh)
@@ -231,7 +246,32 @@ class Embedder:
             return None
         return fused if float(np.sum(reference * candidate, axis=1).min()) > 0.999 else None
 
-    def _run(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+    def token_lengths(self, texts: list[str]) -> np.ndarray:
+        """Tokens of each text with the model's special tokens, before any truncation."""
+        tokenizer = self.st.tokenizer
+        extra = tokenizer.num_special_tokens_to_add()
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for start in range(0, len(texts), 4096):  # bounded memory on large uploads
+            batch = texts[start : start + 4096]
+            ids = tokenizer(batch, add_special_tokens=False, verbose=False)["input_ids"]
+            lengths[start : start + len(batch)] = [len(i) + extra for i in ids]
+        return lengths
+
+    def window_report(self, texts: list[str], long_texts: LongTexts) -> dict:
+        """How many texts exceed the model's window, and what is done about it."""
+        lengths = self.token_lengths(texts)
+        over = int((lengths > self.max_seq_length).sum())
+        chunked = long_texts == "chunk" and self._fast is not None
+        return {
+            "window_tokens": self.max_seq_length,
+            "n_texts": len(texts),
+            "n_over_window": over,
+            "longest_tokens": int(lengths.max()) if len(lengths) else 0,
+            "mean_tokens": round(float(lengths.mean()), 1) if len(lengths) else 0.0,
+            "long_texts": "chunk" if chunked else "head",
+        }
+
+    def _run(self, texts: list[str], progress: Progress | None, long_texts: LongTexts = "head"):
         torch = self._torch
         self.n_encoded += len(texts)
         backend = self.backend
@@ -248,34 +288,80 @@ class Embedder:
                     progress(1.0, f"embedded {len(texts)} texts")
                 return np.asarray(vecs, dtype=np.float32)
             model = self._fused if backend == "bf16-fused" else self._fast[1]
-            return self._run_fast(texts, model, progress)
+            return self._run_fast(texts, model, progress, long_texts)
 
-    def _run_fast(self, texts: list[str], model, progress: Progress | None) -> np.ndarray:
-        """Exact-length, token-budget batches through `model`; (n, dim) normalised float32."""
-        torch = self._torch
-        tokenizer, _, mode, lower = self._fast
-        enc = tokenizer(
+    def _pieces(
+        self, texts: list[str], long_texts: LongTexts
+    ) -> tuple[list[list[int]], np.ndarray]:
+        """(token ids of each piece with special tokens, the text each piece belongs to)."""
+        tokenizer, _, _, lower = self._fast
+        raw = tokenizer(
             [t.lower() for t in texts] if lower else texts,
-            truncation=True,
-            max_length=self.max_seq_length,
+            add_special_tokens=False,
             return_attention_mask=False,
             return_token_type_ids=False,
+            verbose=False,
         )["input_ids"]
+        head, tail = self._special_ids()
+        window = self.max_seq_length - len(head) - len(tail)
+        pieces, owner = [], []
+        for row, ids in enumerate(raw):
+            if long_texts == "head" or len(ids) <= window:
+                spans = [ids[:window]]
+            else:  # equal chunks covering the whole text, none longer than the window
+                n = -(-len(ids) // window)
+                size = -(-len(ids) // n)
+                spans = [ids[i : i + size] for i in range(0, len(ids), size)]
+            for span in spans:
+                pieces.append(head + list(span) + tail)
+                owner.append(row)
+        return pieces, np.array(owner, dtype=np.int64)
+
+    def _special_ids(self) -> tuple[list[int], list[int]]:
+        """The special tokens the tokenizer puts before and after a text ([CLS] / [SEP])."""
+        tokenizer = self._fast[0]
+        plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+        full = tokenizer("a")["input_ids"]
+        for start in range(len(full) - len(plain) + 1):
+            if full[start : start + len(plain)] == plain:
+                return full[:start], full[start + len(plain) :]
+        raise RuntimeError("cannot locate the text between the tokenizer's special tokens")
+
+    def _run_fast(
+        self, texts: list[str], model, progress: Progress | None, long_texts: LongTexts = "head"
+    ) -> np.ndarray:
+        """Exact-length, token-budget batches through `model`; (n, dim) normalised float32."""
+        torch = self._torch
+        _, _, mode, _ = self._fast
+        enc, owner = self._pieces(texts, long_texts)
         lengths = np.array([len(ids) for ids in enc])
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(enc), self.dim), dtype=np.float32)
         done = 0
-        for idx in _exact_length_batches(lengths, self.token_budget):
-            # Every row in a batch has the same length: no padding, no attention mask.
-            ids = torch.tensor([enc[i] for i in idx], dtype=torch.long, device=self.device)
-            result = model(input_ids=ids)
-            hidden = result if isinstance(result, torch.Tensor) else result.last_hidden_state
-            hidden = hidden.float()  # (rows, width, dim)
-            vec = hidden[:, 0] if mode == "cls" else hidden.mean(dim=1)
-            out[idx] = torch.nn.functional.normalize(vec, dim=-1).cpu().numpy()
-            done += len(idx)
-            if progress:
-                progress(done / len(texts), f"embedded {done}/{len(texts)} texts")
-        return out
+        batches = _exact_length_batches(lengths, self.token_budget)
+        threads = ThreadChoice(torch, len(batches), self.device == "cpu")
+        try:
+            for number, idx in enumerate(batches):
+                # Every row in a batch has the same length: no padding, no attention mask.
+                ids = torch.tensor([enc[i] for i in idx], dtype=torch.long, device=self.device)
+                with threads.timed(number, ids.numel()):
+                    result = model(input_ids=ids)
+                    hidden = (
+                        result if isinstance(result, torch.Tensor) else result.last_hidden_state
+                    )
+                    hidden = hidden.float()  # (rows, width, dim)
+                vec = hidden[:, 0] if mode == "cls" else hidden.mean(dim=1)
+                out[idx] = torch.nn.functional.normalize(vec, dim=-1).cpu().numpy()
+                done += len(idx)
+                if progress:
+                    unit = "texts" if len(enc) == len(texts) else "chunks"
+                    progress(done / len(enc), f"embedded {done}/{len(enc)} {unit}")
+        finally:
+            self.threads_used = threads.restore()
+        if len(enc) == len(texts):
+            return out
+        pooled = np.zeros((len(texts), self.dim), dtype=np.float32)  # token-weighted chunk mean
+        np.add.at(pooled, owner, out * lengths[:, None].astype(np.float32))
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
 
 def _exact_length_batches(lengths: np.ndarray, token_budget: int) -> list[np.ndarray]:

@@ -1,9 +1,12 @@
 """`evaluate(config)`: the RAG baseline scored on the held-out split; the API the CLI and app call.
 
-Classification: kNN retrieval (k by cross-validation) and a linear probe on the same frozen
-embeddings. Generation: retrieval-augmented few-shot prompting of a small causal LM, and the
-nearest neighbour's output copied. Scores come from `core.metrics`, shared with the
-trainer, on the split saved by `core.split`, so results compare row by row.
+Classification (`rag_baseline.classification`): kNN retrieval and a linear probe on the same
+frozen embeddings, the classic TF-IDF + linear SVM, and their combination where cross-validation
+on the training split says it helps; `best` names the baseline with the highest CV accuracy.
+Generation: retrieval-augmented few-shot prompting of a small causal LM, and the nearest
+neighbour's output copied. Scores come from `core.metrics`, shared with the trainer, on the split
+saved by `core.split`, so results compare row by row. `quick=True` runs the same on a stratified
+sample (seconds at any size) with a learning curve.
 """
 
 from __future__ import annotations
@@ -16,19 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from core.metrics import classification_metrics, generation_metrics
+from core.data import spreadsheet_safe
+from core.metrics import generation_metrics
 from core.split import Dataset, prepare_dataset
-from rag_baseline.classify import (
-    choose_k,
-    encode_labels,
-    fit_probe,
-    knn_vote,
-    probe_predict,
-)
+from rag_baseline.classification import run_classification
+from rag_baseline.classify import encode_labels, knn_vote
 from rag_baseline.config import DEFAULT_GENERATION_K, EvalConfig
 from rag_baseline.embed import Embedder
 from rag_baseline.generate import Generator, max_new_tokens_for, nearest_answers, rag_prompts
 from rag_baseline.index import VectorIndex, build_index, index_report
+from rag_baseline.quick import stratified_sample
+from rag_baseline.select import choose_best
+from rag_baseline.threads import threads_like
 
 __all__ = ["EvalConfig", "evaluate", "load_dataset"]
 
@@ -63,6 +65,30 @@ def load_dataset(config: EvalConfig) -> Dataset:
     return ds
 
 
+def quick_sample(ds: Dataset, config: EvalConfig) -> tuple[Dataset, dict]:
+    """The dataset cut to a stratified sample of quick_train / quick_test rows (in place)."""
+    full = {"of_train": len(ds.train_texts), "of_test": len(ds.test_texts)}
+    stratify = ds.task == "classification"
+    for side, n in (("train", config.quick_train), ("test", config.quick_test)):
+        labels = getattr(ds, f"{side}_labels")
+        if stratify:
+            keep = stratified_sample(labels, n, config.seed, min_each=2 if side == "train" else 1)
+        else:
+            rng = np.random.default_rng(config.seed)
+            keep = np.sort(rng.choice(len(labels), size=min(n, len(labels)), replace=False))
+        for name in ("texts", "labels", "ids"):
+            values = getattr(ds, f"{side}_{name}")
+            setattr(ds, f"{side}_{name}", [values[i] for i in keep])
+    sample = {"n_train": len(ds.train_texts), "n_test": len(ds.test_texts), **full}
+    if sample["n_train"] < full["of_train"] or sample["n_test"] < full["of_test"]:
+        ds.warnings.append(
+            f"quick estimate on a stratified sample of {sample['n_train']} of "
+            f"{full['of_train']} training and {sample['n_test']} of {full['of_test']} held-out "
+            "rows; run without --quick for the full figures."
+        )
+    return ds, sample
+
+
 def evaluate(
     config: EvalConfig,
     progress: Progress | None = None,
@@ -80,14 +106,21 @@ def evaluate(
     say = progress or (lambda fraction, message: None)
     say(0.0, "validating data")
     ds = load_dataset(config)
+    sample = None
+    if config.quick:
+        ds, sample = quick_sample(ds, config)
     say(0.04, f"loading embedder {config.embedder}")
     embedder = _ready_embedder(config, embedder)
     generation = ds.task == "generation"
-    n_texts = len(ds.train_texts) + len(ds.test_texts)
-    say(0.06, f"embedding {n_texts} texts ({embedder.backend})")
+    texts = ds.train_texts + ds.test_texts
+    window = embedder.window_report(texts, config.long_texts)
+    _warn_long(ds, window)
+    say(0.06, f"embedding {len(texts)} texts ({embedder.backend})")
     t0, counts_before = time.perf_counter(), (embedder.n_encoded, embedder.n_cache_hits)
     vectors = embedder.encode(
-        ds.train_texts + ds.test_texts, _stage(progress, 0.06, 0.3 if generation else 0.75)
+        texts,
+        _stage(progress, 0.06, 0.3 if generation else 0.75),
+        long_texts=config.long_texts,
     )
     embed = {
         "embed_s": round(time.perf_counter() - t0, 3),
@@ -95,23 +128,53 @@ def evaluate(
         "cache_hits": embedder.n_cache_hits - counts_before[1],
         "precision": embedder.precision,
         "kernel": embedder.backend,
+        "threads": embedder.threads_used,
+        "window": window,
     }
     train_vecs, test_vecs = vectors[: len(ds.train_texts)], vectors[len(ds.train_texts) :]
     index = build_index(train_vecs, config.approx_threshold)
     if generation:
         methods, preds, timing = _generation(config, ds, index, test_vecs, generator, progress)
+        chosen = {"best": choose_best(methods, 0)}
     else:
-        methods, preds = _classification(config, ds, train_vecs, test_vecs, index, progress)
-        timing = _serving_speed(embedder, index, ds, methods["knn"]["k"])
+        with threads_like(embedder):  # one thread when the embedding found the cores busy
+            methods, preds, chosen = run_classification(
+                ds,
+                train_vecs,
+                test_vecs,
+                index,
+                k=config.k,
+                probe_c=config.probe_c,
+                seed=config.seed,
+                say=say,
+                full_size=sample["of_train"] if sample else None,
+            )
+            timing = _serving_speed(embedder, index, ds, methods["knn"]["k"])
     say(0.98, "writing results")
     k = methods["rag" if generation else "knn"]["k"]
     index_info = index_report(index, train_vecs, test_vecs, k)
     result = _result(config, ds, methods, {**embed, **timing, "index": index_info})
+    result.update(chosen, quick=bool(config.quick), sample=sample)
     result["total_s"] = round(time.perf_counter() - started, 3)
     if config.out_dir:
         write_outputs(config.out_dir, result, ds.test_ids, ds.test_labels, preds)
     say(1.0, "done")
     return result
+
+
+def _warn_long(ds: Dataset, window: dict) -> None:
+    over = window["n_over_window"]
+    if over:
+        how = (
+            "embedded as the mean of equal chunks"
+            if window["long_texts"] == "chunk"
+            else f"embedded from their first {window['window_tokens']} tokens only"
+        )
+        ds.warnings.append(
+            f"{over} of {window['n_texts']} texts are longer than the embedder's "
+            f"{window['window_tokens']}-token window (longest {window['longest_tokens']}); "
+            f"{how} (long_texts). The classic TF-IDF model reads them whole."
+        )
 
 
 def _ready_embedder(config: EvalConfig, embedder: Embedder | None) -> Embedder:
@@ -143,42 +206,6 @@ def _result(config: EvalConfig, ds: Dataset, methods: dict, measured: dict) -> d
         **measured,
         "config": config.to_dict(),
     }
-
-
-def _classification(
-    config: EvalConfig,
-    ds: Dataset,
-    train_vecs: np.ndarray,
-    test_vecs: np.ndarray,
-    index: VectorIndex,
-    progress: Progress | None,
-) -> tuple[dict, dict]:
-    """({"knn": {...}, "probe": {...}}, predictions per method)."""
-    say = progress or (lambda fraction, message: None)
-    codes, classes = encode_labels(ds.train_labels)
-    if config.k is None:
-        say(0.76, "choosing k by cross-validation")
-        k, cv = choose_k(train_vecs, codes, seed=config.seed)
-        k_info = {"k": k, "k_source": "cv", "cv_accuracy": {str(c): a for c, a in cv.items()}}
-    else:
-        k_info = {"k": min(config.k, len(codes)), "k_source": "config"}
-    sims, ids = index.search(test_vecs, k_info["k"])
-    knn_pred = [classes[c] for c in knn_vote(sims, ids, codes, len(classes), k_info["k"])]
-    say(0.8, "fitting the linear probe")
-    t0 = time.perf_counter()
-    coef, intercept, probe_classes = fit_probe(train_vecs, ds.train_labels, C=config.probe_c)
-    fit_s = round(time.perf_counter() - t0, 3)
-    probe_pred = probe_predict(coef, intercept, probe_classes, test_vecs)
-    say(0.92, "bootstrapping confidence intervals")
-    methods = {
-        "knn": {**k_info, **classification_metrics(ds.test_labels, knn_pred, ds.labels)},
-        "probe": {
-            "C": config.probe_c,
-            "fit_s": fit_s,
-            **classification_metrics(ds.test_labels, probe_pred, ds.labels),
-        },
-    }
-    return methods, {"knn": knn_pred, "probe": probe_pred}
 
 
 def _generation(
@@ -249,14 +276,20 @@ def _serving_speed(embedder: Embedder, index: VectorIndex, ds: Dataset, k: int) 
 def write_outputs(
     out_dir: str | Path, result: dict, ids: list[str], gold: list[str], preds: dict
 ) -> None:
-    """results.json and predictions.csv (id, gold|reference, one column per method)."""
+    """results.json and predictions.csv (id, gold|reference, one column per method); a quick
+    estimate writes quick-results.json and quick-predictions.csv, leaving the full run's alone."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    prefix = "quick-" if result.get("quick") else ""
+    text = json.dumps(result, indent=1, ensure_ascii=False)
+    tmp = out / f".{prefix}results.json.tmp"
+    tmp.write_text(text)
+    tmp.replace(out / f"{prefix}results.json")
     gold_name = "reference" if result["task"] == "generation" else "gold"
     columns = list(preds)
-    with (out / "predictions.csv").open("w", newline="", encoding="utf-8") as fh:
+    with (out / f"{prefix}predictions.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", gold_name, *columns])
         for row, item in enumerate(ids):
-            writer.writerow([item, gold[row], *(preds[c][row] for c in columns)])
+            cells = [item, gold[row], *(preds[c][row] for c in columns)]
+            writer.writerow([spreadsheet_safe(c) for c in cells])  # no formulas in Excel

@@ -31,9 +31,15 @@ def format_result(result: dict) -> str:
     index_text = index["type"]
     if "recall_at_k" in index:
         index_text += f" (recall@{index['recall_k']} vs exact: {index['recall_at_k']:.3f})"
+    sample = result.get("sample")
+    sizes = f"{result['n_train']} train / {result['n_test']} test"
+    if result.get("quick") and sample:
+        sizes = (
+            f"QUICK estimate on a stratified sample of {sample['n_train']} of "
+            f"{sample['of_train']} train / {sample['n_test']} of {sample['of_test']} test"
+        )
     lines = [
-        f"RAG baseline: {result['task']}, {result['n_train']} train / {result['n_test']} test, "
-        f"split {result['split_id']}",
+        f"RAG baseline: {result['task']}, {sizes}, split {result['split_id']}",
         "",
         *_method_rows(result),
         "",
@@ -43,12 +49,42 @@ def format_result(result: dict) -> str:
         f"item; total {result['total_s']:.1f} s",
     ]
     if result["task"] == "classification":
-        knn = result["knn"]
-        if knn.get("k_source") == "cv":
-            scores = ", ".join(f"k={k}: {a:.3f}" for k, a in knn["cv_accuracy"].items())
-            lines.append(f"k chosen by {len(knn['cv_accuracy'])}-candidate CV ({scores})")
+        lines += _selection_lines(result)
     lines += _warning_lines(result.get("warnings", []))
     return "\n".join(lines)
+
+
+def _selection_lines(result: dict) -> list[str]:
+    """How k, the classic settings and the best baseline were chosen; the learning curve."""
+    knn, classic, lines = result["knn"], result["classic"], []
+    if knn.get("k_source") == "cv":
+        scores = ", ".join(f"k={k}: {a:.3f}" for k, a in knn["cv_accuracy"].items())
+        lines.append(f"k chosen by {len(knn['cv_accuracy'])}-candidate CV ({scores})")
+    if classic.get("cv_accuracy"):
+        scores = ", ".join(f"{k}: {a:.3f}" for k, a in classic["cv_accuracy"].items())
+        lines.append(f"classic TF-IDF + linear SVM: {classic['setting']} chosen by CV ({scores})")
+    combined = result.get("cv", {}).get("combined_cv")
+    if combined:
+        kept = "kept" if combined["kept"] else "not kept (no CV gain over its parts)"
+        lines.append(f"probe + classic combined: CV {combined['cv_score']:.3f}, {kept}")
+    best = result.get("best")
+    if best:
+        cv = f", CV {best['cv_accuracy']:.3f}" if best.get("cv_accuracy") is not None else ""
+        lines.append(
+            f"best cheap baseline: {best['method']} ({best['name']}), test accuracy "
+            f"{best['accuracy']:.4f}{cv}; by {best['by']}"
+        )
+    curve = result.get("learning_curve")
+    if curve and curve.get("points"):
+        points = ", ".join(f"{p['n_train']}: {p['accuracy']:.3f}" for p in curve["points"])
+        lines.append(f"learning curve ({curve['method']}): {points}; {curve['verdict']}")
+        projected = curve.get("projected_at_full")
+        if projected:
+            lines.append(
+                f"  projected at all {projected['n_train']} training rows: "
+                f"~{projected['accuracy']:.3f}"
+            )
+    return lines
 
 
 def _warning_lines(warnings: list[str]) -> list[str]:

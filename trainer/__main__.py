@@ -11,11 +11,14 @@ Many GPUs (DDP; only rank 0 writes the run folder):
 
 Background jobs and runs:
     python -m trainer launch --train data/train.csv ...     # queued job; prints the run id
+    python -m trainer launch ... --cluster http://HEAD:8265 [--gpus 1 --gpu-type L4]  # Ray job
     python -m trainer status RUN --json
     python -m trainer cancel RUN                            # checkpoint, then cancelled
     python -m trainer resume RUN                            # from the last checkpoint
     python -m trainer list --json
     python -m trainer predict --run RUN --input new.csv --text-col text --out preds.csv
+                                                   # id,text,pred,confidence
+    python -m trainer export --run RUN --out my-model [--merged]   # safetensors + model card
 
 Every flag and its meaning: `python -m trainer train --help`. Bad input exits with status 2 and
 one line naming the field.

@@ -5,6 +5,7 @@ folder without `state.json` (cut by kill -9) is never used. The newest two are k
 
 from __future__ import annotations
 
+import errno
 import json
 import pickle
 import random
@@ -17,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from trainer.loop import LoopState
-from trainer.runfolder import RunFolder
+from trainer.runfolder import RunFolder, storage_errno, storage_reason
 
 KEEP = 2
 
@@ -43,6 +44,35 @@ def save_checkpoint(
     final = run.checkpoints / f"step-{state.step:07d}"
     tmp = run.checkpoints / f".tmp-step-{state.step:07d}"
     shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _write(tmp, model, optimizer, scheduler, state, extra)
+    except Exception as exc:
+        needed = _needed_bytes(run, model)
+        code = storage_errno(exc) or _out_of_space(run.checkpoints, needed)
+        shutil.rmtree(tmp, ignore_errors=True)  # earlier checkpoints stay as they were
+        if code is None:
+            raise
+        raise StorageError(
+            f"checkpoint step {state.step}: {storage_reason(code, run.checkpoints, needed)}"
+        ) from None
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    _prune(run.checkpoints)
+    return final
+
+
+class StorageError(RuntimeError):
+    """A run-folder write failed for lack of space or permission; the message is one line."""
+
+
+def _write(
+    tmp: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: LoopState,
+    extra: dict[str, Any] | None,
+) -> None:
     tmp.mkdir(parents=True)
     save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
     rng = {
@@ -55,10 +85,24 @@ def save_checkpoint(
         tmp / "optim.pt",
     )
     (tmp / "state.json").write_text(json.dumps({**state.to_dict(), **(extra or {})}, indent=2))
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    _prune(run.checkpoints)
-    return final
+
+
+def _out_of_space(folder: Path, needed: int) -> int | None:
+    """ENOSPC when the disk has less room than a checkpoint needs: torch.save reports a full
+    disk only as 'unexpected pos ...' from its zip writer."""
+    try:
+        return errno.ENOSPC if shutil.disk_usage(folder).free < needed else None
+    except OSError:
+        return None
+
+
+def _needed_bytes(run: RunFolder, model: nn.Module) -> int:
+    """Size of the last complete checkpoint, else weights + two Adam moments per trainable."""
+    last = run.latest_checkpoint()
+    if last is not None:
+        return sum(p.stat().st_size for p in last.iterdir() if p.is_file())
+    n = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    return 3 * n + 64 * 1024
 
 
 def _prune(folder: Path) -> None:

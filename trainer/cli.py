@@ -8,8 +8,10 @@ commands that train or predict.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--config", help="JSON or YAML config file; flags override it")
         t.add_argument("--json", action="store_true", help="print one JSON object at the end")
         add_config_arguments(t)
+        if name == "launch":
+            _add_cluster_arguments(t)
     r = sub.add_parser("resume", help="continue a run from its last checkpoint (foreground)")
     r.add_argument("run")
     r.add_argument("--runs-dir", default="runs")
@@ -59,7 +63,26 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--text-col", default=None)
     pr.add_argument("--out", default=None, help="output CSV (default: stdout)")
     pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ex = sub.add_parser("export", help="the adapter (or merged model) + tokenizer + model card")
+    ex.add_argument("--run", required=True, help="run id (in --runs-dir) or run folder")
+    ex.add_argument("--runs-dir", default="runs")
+    ex.add_argument("--out", required=True, help="new (or empty) folder to write")
+    ex.add_argument("--merged", action="store_true", help="merge the adapter into the base model")
     return p
+
+
+def _add_cluster_arguments(p: argparse.ArgumentParser) -> None:
+    from trainer.launch import ClusterSpec
+
+    help_ = {f: ClusterSpec.__dataclass_fields__[f].metadata["help"] for f in ("gpus", "gpu_type")}
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="submit to the Ray cluster whose dashboard is at ADDRESS (http://HOST:8265 or "
+        "ray://HOST:10001) instead of running on this machine",
+    )
+    p.add_argument("--gpus", type=int, default=0, help=help_["gpus"])
+    p.add_argument("--gpu-type", default="", help=help_["gpu_type"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "cancel": _cancel,
         "list": _list,
         "predict": _predict,
+        "export": _export,
     }[args.command]
     try:
         return handler(args)
@@ -79,6 +103,24 @@ def main(argv: list[str] | None = None) -> int:
         return _input_error(str(exc), getattr(args, "json", False))
     except ValueError as exc:  # TrainConfig validation, DataError, ModelNotFoundError, ...
         return _input_error(str(exc), getattr(args, "json", False))
+    except (OSError, sqlite3.Error) as exc:  # a read-only or full runs folder: one line
+        return _storage_error(exc, args)
+
+
+def _storage_error(exc: OSError | sqlite3.Error, args: argparse.Namespace) -> int:
+    from trainer.runfolder import storage_errno, storage_reason
+
+    code = storage_errno(exc)
+    if code is None and isinstance(exc, sqlite3.OperationalError):
+        text = str(exc)
+        if "full" in text:
+            code = errno.ENOSPC
+        elif "readonly" in text or "unable to open" in text:
+            code = errno.EROFS
+    if code is None:
+        raise exc
+    runs_dir = getattr(args, "runs_dir", None) or "runs"
+    return _input_error(f"runs_dir: {storage_reason(code, Path(runs_dir))}", args.json)
 
 
 def _input_error(message: str, as_json: bool) -> int:
@@ -149,7 +191,14 @@ def _launch(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     jm = JobManager(cfg.runs_dir)
-    run_id = jm.launch(cfg)
+    cluster = None
+    if args.cluster:
+        from trainer.launch import ClusterSpec
+
+        cluster = ClusterSpec(address=args.cluster, gpus=args.gpus, gpu_type=args.gpu_type)
+    elif args.gpus or args.gpu_type:
+        raise InputProblem("gpus: --gpus and --gpu-type go with --cluster ADDRESS")
+    run_id = jm.launch(cfg, cluster=cluster)
     st = jm.status(run_id)
     _emit({"run_id": run_id, "run_dir": st["run_dir"], "state": st["state"]}, args.json)
     return EXIT_OK
@@ -168,7 +217,7 @@ def _run_folder(runs_dir: str, run: str):
 
 def _resume(args: argparse.Namespace) -> int:
     folder = _run_folder(args.runs_dir, args.run)
-    if args.background:
+    if args.background or _is_remote_run(folder):
         from trainer.jobs import JobManager
 
         run_id = JobManager(folder.path.parent).resume(folder.run_id)
@@ -181,9 +230,25 @@ def _resume(args: argparse.Namespace) -> int:
     return _run_foreground(cfg, resume=True, as_json=args.json)
 
 
+def _is_remote_run(folder: Any) -> bool:
+    """A run registered on a Ray cluster resumes there, as a new job, not in this process."""
+    if not (folder.path.parent / "registry.sqlite").exists():
+        return False
+    from trainer.jobs import JobManager
+
+    return JobManager(folder.path.parent).remote.row(folder.run_id) is not None
+
+
+def _existing_runs_dir(runs_dir: str) -> None:
+    """Read commands never create the runs folder."""
+    if not Path(runs_dir).is_dir():
+        raise InputProblem(f"runs_dir: no folder {runs_dir}; pass the --runs-dir that holds runs")
+
+
 def _status(args: argparse.Namespace) -> int:
     from trainer.jobs import JobManager
 
+    _existing_runs_dir(args.runs_dir)
     _emit(JobManager(args.runs_dir).status(args.run), args.json)
     return EXIT_OK
 
@@ -191,6 +256,7 @@ def _status(args: argparse.Namespace) -> int:
 def _cancel(args: argparse.Namespace) -> int:
     from trainer.jobs import JobManager
 
+    _existing_runs_dir(args.runs_dir)
     st = JobManager(args.runs_dir).cancel(args.run, grace_s=args.grace)
     _emit({k: st.get(k) for k in ("run_id", "state", "reason")}, args.json)
     return EXIT_OK
@@ -199,6 +265,7 @@ def _cancel(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from trainer.jobs import JobManager
 
+    _existing_runs_dir(args.runs_dir)
     runs = JobManager(args.runs_dir).list_runs()
     if args.json:
         print(json.dumps(runs, default=str))
@@ -215,4 +282,13 @@ def _predict(args: argparse.Namespace) -> int:
     n = predict_file(folder.path, args.input, args.text_col, args.out, args.device)
     if args.out:
         print(f"wrote {n} predictions to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from trainer.export import export_run
+
+    folder = _run_folder(args.runs_dir, args.run)
+    out = export_run(folder.path, Path(args.out), merged=args.merged)
+    print(f"wrote the {'merged model' if args.merged else 'adapter'} and its model card to {out}")
     return EXIT_OK

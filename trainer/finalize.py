@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+from core.data import spreadsheet_safe
 from core.metrics import classification_metrics, generation_metrics
 from trainer.runfolder import RunFolder
 from trainer.session import Session
@@ -37,7 +38,16 @@ def quick_eval(s: Session, n: int) -> dict[str, Any]:
         logits = classify(s.model, s.tokenizer, texts, s.cfg.max_length, s.device, s.amp)
         pred = [s.labels[i] for i in logits.argmax(1).tolist()]
         acc = sum(p == g for p, g in zip(pred, gold)) / len(gold)
-        return {"eval_accuracy": round(acc, 4), "eval_n": len(gold)}
+        out = {"eval_accuracy": round(acc, 4), "eval_n": len(gold)}
+        index = {label: i for i, label in enumerate(s.labels)}
+        known = [(r, index[g]) for r, g in enumerate(gold) if g in index]  # unseen labels: skip
+        if known:  # the held-out loss, comparable with the training loss
+            rows_, targets = zip(*known)
+            loss = torch.nn.functional.cross_entropy(
+                logits[list(rows_)].float(), torch.tensor(targets)
+            )
+            out["eval_loss"] = round(float(loss), 5)
+        return out
     return {"eval_loss": round(_generation_loss(s, texts, gold), 5), "eval_n": len(gold)}
 
 
@@ -75,12 +85,17 @@ def score(s: Session, preds: list[str]) -> dict[str, Any]:
 
 
 def write_predictions(path: Path, ids: list[str], gold: list[str], pred: list[str]) -> None:
+    """id,gold,pred; cells that a spreadsheet would run as a formula are escaped."""
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["id", "gold", "pred"])
-        w.writerows(zip(ids, gold, pred))
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["id", "gold", "pred"])
+            w.writerows([spreadsheet_safe(c) for c in row] for row in zip(ids, gold, pred))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def meta(s: Session) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 from trainer import procs
 from trainer.config import TrainConfig
+from trainer.launch import ClusterSpec, LocalLauncher, is_remote
 from trainer.runfolder import TERMINAL, RunFolder, new_run_id, write_json_atomic
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -69,15 +69,24 @@ class JobManager:
         self.runs_dir = Path(runs_dir).resolve()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.python = python or sys.executable
+        self.local = LocalLauncher(self.python)
         self.db_path = self.runs_dir / "registry.sqlite"
         with self._db() as db:
             db.execute(SCHEMA)
+        from trainer.launch_runs import RemoteRuns
+
+        self.remote = RemoteRuns(self)  # runs on a Ray cluster (trainer.launch_ray)
 
     # --- public API ----------------------------------------------------------------------
 
-    def launch(self, config: TrainConfig | dict[str, Any]) -> str:
+    def launch(
+        self,
+        config: TrainConfig | dict[str, Any],
+        cluster: str | dict[str, Any] | ClusterSpec | None = None,
+    ) -> str:
         """Validate, create the run folder (config.json, status queued) and queue the job;
-        it starts at once if its device is free. Returns the run id."""
+        it starts at once if its device is free. With `cluster` (a Ray dashboard address or a
+        ClusterSpec) the job is submitted to that Ray cluster instead. Returns the run id."""
         cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
         cfg = _absolute_paths(replace(cfg, runs_dir=str(self.runs_dir)))
         run_id = cfg.run_id or new_run_id()
@@ -85,6 +94,8 @@ class JobManager:
         if run.path.exists():
             raise ValueError(f"run_id: a run named '{run_id}' already exists in {self.runs_dir}")
         cfg = replace(cfg, run_id=run_id)
+        if cluster is not None:
+            return self.remote.launch(cfg, cluster)
         run.create()
         write_json_atomic(run.config_path, cfg.to_dict())
         run.write_status(
@@ -126,7 +137,10 @@ class JobManager:
         checkpoint and marks itself cancelled), SIGKILL if still alive after `grace_s`."""
         self._schedule()
         st = self._status(run_id)
-        if st["state"] == "queued":
+        remote = self.remote.row(run_id) if st["state"] in ("queued", "running") else None
+        if remote is not None:
+            self.remote.cancel(remote, grace_s, wait)
+        elif st["state"] == "queued":
             self._set_state(run_id, "cancelled")
             self._folder(run_id).write_status("cancelled", "cancelled before it started")
             self._schedule()
@@ -155,6 +169,10 @@ class JobManager:
                 f"run: '{run_id}' is {state}; only interrupted, cancelled or "
                 "failed runs can be resumed"
             )
+        remote = self.remote.row(run_id)
+        if remote is not None:
+            self.remote.resume(remote)
+            return run_id
         cfg = TrainConfig.from_json(run.config_path.read_text())
         cmd = [self.python, "-m", "trainer", "resume", run_id, "--runs-dir", str(self.runs_dir)]
         ckpt = run.latest_checkpoint()
@@ -218,6 +236,7 @@ class JobManager:
     def _schedule(self, finishing: str | None = None) -> list[str]:
         """Under one write lock: settle running jobs, then start the next queued job on every
         free device. Returns the runs newly marked interrupted."""
+        self.remote.refresh()  # runs on a cluster: their folders, from the jobs' logs
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -231,7 +250,7 @@ class JobManager:
                 }
                 queued = db.execute("SELECT * FROM runs WHERE state='queued' ORDER BY queued_seq")
                 for row in list(queued):
-                    if row["device"] not in busy:
+                    if row["device"] not in busy and not is_remote(row["device"]):
                         self._spawn(db, row)
                         busy.add(row["device"])
                 db.execute("COMMIT")
@@ -245,9 +264,13 @@ class JobManager:
         for row in list(db.execute("SELECT * FROM runs WHERE state='running'")):
             run = self._folder(row["run_id"])
             st = run.status() or {}
+            if is_remote(row["device"]) and not self.remote.settled(row, st):
+                continue  # the Ray job still runs, or its last files are on their way
             if st.get("state") in TERMINAL:
                 new = st["state"]
-            elif row["run_id"] == finishing or procs.alive(row["pid"], row["pid_start"]):
+            elif row["run_id"] == finishing or is_remote(row["device"]):
+                continue
+            elif procs.alive(row["pid"], row["pid_start"]):
                 continue
             else:
                 new = "interrupted"
@@ -263,21 +286,10 @@ class JobManager:
         run = self._folder(row["run_id"])
         # Before the process exists: the worker's own status writes must never be overwritten.
         run.write_status("running", "starting", pid=None, phase="starting", managed=True)
-        env = dict(os.environ, TRAINER_MANAGED="1", PYTHONUNBUFFERED="1")
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
-        with open(run.stdout_path, "ab") as out:
-            proc = subprocess.Popen(
-                json.loads(row["command"]),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env=env,
-            )
-        started = procs.start_time(proc.pid)
+        handle = self.local.spawn(run, json.loads(row["command"]))
         db.execute(
             "UPDATE runs SET state='running', pid=?, pid_start=?, updated_at=? WHERE run_id=?",
-            (proc.pid, started, time.time(), row["run_id"]),
+            (handle["pid"], handle["pid_start"], time.time(), row["run_id"]),
         )
 
     def _recover_foreground(self) -> list[str]:
@@ -313,6 +325,8 @@ class JobManager:
         out.update(st or {})
         if row is not None:
             out.update(state=row["state"], device=row["device"], managed=True)
+            if is_remote(row["device"]) and row["state"] == "running":
+                out["state"] = self._remote_state(st or {})
             if row["state"] == "running":
                 out["pid"], out["pid_start"] = row["pid"], row["pid_start"]
             out.setdefault("created_at", row["created_at"])
@@ -320,6 +334,12 @@ class JobManager:
                 out["queue_position"] = queue_position
         out.setdefault("reason", "")
         return out
+
+    @staticmethod
+    def _remote_state(st: dict[str, Any]) -> str:
+        """A cluster run's state as its job reports it; `running` until its results are here."""
+        state = st.get("state") or "queued"
+        return "running" if state in TERMINAL else state
 
     def _reap_after(
         self, run_id: str, pid: int, started: int | None, grace_s: float, group: bool
@@ -334,7 +354,9 @@ class JobManager:
             while procs.alive(pid, started) and time.monotonic() < wait_until:
                 time.sleep(0.1)
         run = self._folder(run_id)
-        if (run.status() or {}).get("state") not in TERMINAL:
+        if self._resumed_since(run_id, pid):
+            pass  # resumed after the cancel: the status is the new process's, not ours to end
+        elif (run.status() or {}).get("state") not in TERMINAL:
             reason = (
                 f"killed after not stopping within {grace_s:.0f} s of SIGTERM; the last "
                 "periodic checkpoint is kept"
@@ -343,6 +365,12 @@ class JobManager:
             )
             run.write_status("cancelled", reason)
         self._schedule()
+
+    def _resumed_since(self, run_id: str, pid: int) -> bool:
+        """The run was queued again (Resume) after `pid` was told to stop."""
+        with self._db() as db:
+            row = db.execute("SELECT state, pid FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return row is not None and (row["state"] == "queued" or row["pid"] not in (None, pid))
 
 
 def _signal(pid: int, sig: int, group: bool) -> None:

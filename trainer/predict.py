@@ -1,29 +1,59 @@
-"""Batch predictions with a finished run's exported adapter (`runs/<id>/adapter/`)."""
+"""Predictions with a finished run's exported adapter (`runs/<id>/adapter/`).
+
+From a terminal (see trainer/__main__.py):
+    python -m trainer predict --run RUN --input new.csv [--text-col text] [--out preds.csv]
+
+writes `id,text,pred,confidence` (classification: the softmax probability of the predicted label)
+or `id,text,pred` (generation). From Python (the app's Model page):
+
+    p = load_predictor(Path("runs/RUN"))
+    p.predict(["my printer is on fire"])      # [Prediction(label=..., confidence=0.93, ...)]
+    p.nearest(["my printer is on fire"], k=3)  # closest training examples, by the tuned encoder
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file
 
-from core.data import DataError, detect_columns, load_table
+from core.data import DataError, detect_columns, load_table, spreadsheet_safe
 from trainer.config import InputError
 from trainer.distributed import amp_dtype, resolve_device, resolve_precision
 from trainer.finalize import META_FILE
 from trainer.model import Classifier, load_tokenizer, resolve_source
-from trainer.tasks import classify, generate_answers
+from trainer.tasks import classify, embed_or_score, encode_texts, generate_answers
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One answer: the label (or generated output), its probability and the runner-up labels."""
+
+    label: str
+    confidence: float | None = None  # classification only
+    top: list[tuple[str, float]] = field(default_factory=list)  # best labels with probability
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """trainer_meta.json of the run's adapter; InputError when the run has none."""
+    path = Path(run_dir) / "adapter" / META_FILE
+    if not path.exists():
+        raise InputError(f"run: {Path(run_dir).name} has no exported adapter (did it complete?)")
+    return json.loads(path.read_text())
 
 
 def load_trained(run_dir: Path, device: str):
     """(model, tokenizer, meta) rebuilt from adapter/ on top of the base model."""
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # peft notice
     adapter = run_dir / "adapter"
-    if not (adapter / META_FILE).exists():
-        raise InputError(f"run: {run_dir.name} has no exported adapter (did it complete?)")
-    meta = json.loads((adapter / META_FILE).read_text())
+    meta = read_meta(run_dir)
     src = resolve_source(meta["base_model"])
     tok = load_tokenizer(src)
     has_peft = (adapter / "adapter_config.json").exists()
@@ -66,43 +96,149 @@ def _with_adapter(base, adapter: Path, has_peft: bool):
     return PeftModel.from_pretrained(base, str(adapter))
 
 
-def predict_texts(run_dir: Path, texts: list[str], device: str = "auto") -> list[str]:
+@dataclass
+class Predictor:
+    """A trained run loaded once (the app keeps it in st.cache_resource)."""
+
+    run_dir: Path
+    model: Any
+    tokenizer: Any
+    meta: dict[str, Any]
+    device: str
+    amp: Any
+    _train: tuple[list[str], list[str], torch.Tensor] | None = field(default=None, repr=False)
+
+    @property
+    def task(self) -> str:
+        return self.meta["task"]
+
+    @torch.inference_mode()
+    def predict(self, texts: list[str], top_k: int = 3) -> list[Prediction]:
+        texts = [str(t).strip() for t in texts]
+        if not texts:
+            return []
+        if self.task != "classification":
+            outs = generate_answers(
+                self.model, self.tokenizer, texts, self.meta["max_length"],
+                self.meta["max_new_tokens"], self.device, self.amp,
+            )  # fmt: skip
+            return [Prediction(label=o) for o in outs]
+        logits = classify(
+            self.model, self.tokenizer, texts, self.meta["max_length"], self.device, self.amp
+        )
+        probs = torch.softmax(logits.float(), dim=1)
+        k = min(top_k, probs.shape[1])
+        values, indices = probs.topk(k, dim=1)
+        labels = self.meta["labels"]
+        out = []
+        for vals, idx in zip(values.tolist(), indices.tolist()):
+            top = [(labels[i], round(v, 4)) for v, i in zip(vals, idx)]
+            out.append(Prediction(label=top[0][0], confidence=top[0][1], top=top))
+        return out
+
+    @torch.inference_mode()
+    def nearest(self, texts: list[str], k: int = 3) -> list[list[dict[str, Any]]]:
+        """The k training examples closest to each text in the tuned encoder's space (cosine),
+        as {"text", "label", "similarity"}; [] per text for generation runs."""
+        if self.task != "classification":
+            return [[] for _ in texts]
+        train_texts, train_labels, train_vecs = self._training_vectors()
+        vecs = self._features(texts)
+        sims = vecs @ train_vecs.T
+        top = sims.topk(min(k, sims.shape[1]), dim=1)
+        return [
+            [
+                {"text": train_texts[i], "label": train_labels[i], "similarity": round(s, 3)}
+                for s, i in zip(vals, idx)
+            ]
+            for vals, idx in zip(top.values.tolist(), top.indices.tolist())
+        ]
+
+    def _features(self, texts: list[str]) -> torch.Tensor:
+        ids = encode_texts(self.tokenizer, texts, self.meta["max_length"])
+        return embed_or_score(
+            self.model.features, ids, self.tokenizer.pad_token_id, self.device, self.amp
+        )
+
+    def _training_vectors(self) -> tuple[list[str], list[str], torch.Tensor]:
+        if self._train is None:
+            texts, labels = training_examples(self.run_dir)
+            self._train = (texts, labels, self._features(texts))
+        return self._train
+
+
+def training_examples(run_dir: Path) -> tuple[list[str], list[str]]:
+    """The training side of the run's saved split (texts, labels)."""
+    from core.split import prepare_dataset
+    from trainer.config import TrainConfig
+
+    cfg = TrainConfig.from_json((Path(run_dir) / "config.json").read_text())
+    ds = prepare_dataset(cfg.data_spec())
+    return list(ds.train_texts), list(ds.train_labels)
+
+
+def load_predictor(run_dir: Path, device: str = "auto") -> Predictor:
     dev = resolve_device(device)
     model, tok, meta = load_trained(Path(run_dir), dev)
-    amp = amp_dtype(resolve_precision("auto", dev))
-    if meta["task"] == "classification":
-        logits = classify(model, tok, texts, meta["max_length"], dev, amp)
-        return [meta["labels"][i] for i in logits.argmax(1).tolist()]
-    return generate_answers(model, tok, texts, meta["max_length"], meta["max_new_tokens"], dev, amp)
+    return Predictor(
+        Path(run_dir), model, tok, meta, dev, amp_dtype(resolve_precision("auto", dev))
+    )
+
+
+def predict_texts(run_dir: Path, texts: list[str], device: str = "auto") -> list[str]:
+    return [p.label for p in load_predictor(Path(run_dir), device).predict(texts)]
+
+
+def text_column(table, meta: dict[str, Any], text_col: str | None) -> str:
+    """The column to predict on: --text-col, else the run's own text column, else detected."""
+    col = text_col or (meta.get("text_col") if meta.get("text_col") in table.frame else None)
+    if col is None:
+        col, _ = detect_columns(table)
+        if col is None:
+            raise DataError(f"{table.path.name}: cannot tell the text column; use --text-col")
+    if col not in table.frame.columns:
+        raise DataError(
+            f"{table.path.name}: no column '{col}' (columns: {', '.join(table.frame.columns)}); "
+            "use --text-col"
+        )
+    return col
+
+
+def predict_rows(
+    predictor: Predictor, input_path: str | Path, text_col: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per input line: id, text, pred (+ confidence for classification)."""
+    table = load_table(input_path)
+    col = text_column(table, predictor.meta, text_col)
+    texts = [str(t).strip() for t in table.frame[col]]
+    preds = predictor.predict(texts)
+    rows = []
+    for i, (t, p) in enumerate(zip(texts, preds)):
+        row: dict[str, Any] = {"id": f"r{i}", "text": t, "pred": p.label}
+        if p.confidence is not None:
+            row["confidence"] = p.confidence
+        rows.append(row)
+    return rows
+
+
+def write_rows(rows: list[dict[str, Any]], fh) -> None:
+    if not rows:
+        return
+    w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
 
 
 def predict_file(
     run_dir: Path, input_path: str, text_col: str | None, out: str | None, device: str = "auto"
 ) -> int:
-    """Write id,text,pred rows (CSV) to `out` or stdout; returns the number of rows."""
-    table = load_table(input_path)
-    meta = json.loads((Path(run_dir) / "adapter" / META_FILE).read_text())
-    col = text_col or (meta.get("text_col") if meta.get("text_col") in table.frame else None)
-    if col is None:
-        col = _text_column(table)
-    if col not in table.frame.columns:
-        raise DataError(f"{table.path.name}: no column '{col}'; use --text-col")
-    texts = [str(t).strip() for t in table.frame[col]]
-    torch.set_grad_enabled(False)
-    preds = predict_texts(Path(run_dir), texts, device)
-    fh = open(out, "w", newline="") if out else sys.stdout
-    try:
-        w = csv.writer(fh)
-        w.writerow(["id", "text", "pred"])
-        w.writerows((f"r{i}", t, p) for i, (t, p) in enumerate(zip(texts, preds)))
-    finally:
-        if out:
-            fh.close()
-    return len(preds)
-
-
-def _text_column(table) -> str:
-    text, _ = detect_columns(table)
-    if text is None:
-        raise DataError(f"{table.path.name}: cannot tell the text column; use --text-col")
-    return text
+    """Write id,text,pred[,confidence] rows (CSV) to `out` or stdout; returns the row count."""
+    meta = read_meta(Path(run_dir))  # clear errors before the slow model load
+    text_column(load_table(input_path), meta, text_col)
+    rows = predict_rows(load_predictor(Path(run_dir), device), input_path, text_col)
+    if out:
+        with open(out, "w", newline="") as fh:
+            write_rows(rows, fh)
+    else:
+        write_rows(rows, sys.stdout)
+    return len(rows)

@@ -19,7 +19,7 @@ log = logging.getLogger("trainer")
 TIMING_KEYS = (
     "train_s", "train_cpu_s", "train_samples_per_s", "train_tokens_per_s", "predicted_train_s",
     "predicted_train_s_prior", "warm_start_s", "eval_s", "wall_s", "n_train", "n_test",
-    "gate_override", "steps", "epochs",
+    "gate_override", "steps", "epochs", "items_per_s", "latency_ms_per_item",
 )  # fmt: skip
 SUMMARY_KEYS = (
     "accuracy",
@@ -40,10 +40,11 @@ def finish(ctx, s: Session, state: LoopState) -> dict[str, Any]:
     preds = predict_test(s)
     metrics = score(s, preds)
     eval_s = time.perf_counter() - t0
+    speed = serving_speed(s) if s.task_name == "classification" else {}
     write_predictions(run.predictions_path, s.data.test_ids, s.data.test_labels, preds)
     run.update_status(phase="exporting")
     export_adapter(s, run)
-    timing = _timing(ctx, s, state, eval_s)
+    timing = {**_timing(ctx, s, state, eval_s), **speed}
     curve = _curve(ctx, s, metrics) if ctx.cfg.learning_curve else None
     merged = export_merged(s, run) if ctx.cfg.merge else None
     final = _final_record(ctx, s, metrics, timing, curve, merged)
@@ -120,6 +121,29 @@ def _timing(ctx, s: Session, state: LoopState, eval_s: float) -> dict[str, Any]:
         "setup_s": ctx.info.get("setup_s"),
         "eval_s": round(eval_s, 2),
         "wall_s": round(time.perf_counter() - ctx.t0, 2),
+    }
+
+
+def serving_speed(s: Session) -> dict[str, float]:
+    """Answer speed measured exactly as the RAG baseline's (rag_baseline.evaluate): the first
+    THROUGHPUT_SAMPLE held-out texts in one batch from raw text, then LATENCY_SAMPLE texts one
+    at a time (median), so the two per-item times compare."""
+    import statistics
+
+    from rag_baseline.evaluate import LATENCY_SAMPLE, THROUGHPUT_SAMPLE
+    from trainer.tasks import classify
+
+    def run(texts: list[str]) -> float:
+        t0 = time.perf_counter()
+        classify(s.model, s.tokenizer, texts, s.cfg.max_length, s.device, s.amp).argmax(1)
+        return time.perf_counter() - t0
+
+    texts = s.data.test_texts[:THROUGHPUT_SAMPLE]
+    batch_s = run(texts)
+    single = [run([t]) for t in s.data.test_texts[:LATENCY_SAMPLE]]
+    return {
+        "items_per_s": round(len(texts) / batch_s, 1),
+        "latency_ms_per_item": round(1000 * statistics.median(single), 2),
     }
 
 

@@ -25,7 +25,12 @@ from core.data import DataError
 from core.models import ModelNotFoundError
 from trainer import estimate as est
 from trainer import procs
-from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.checkpoint import (
+    StorageError,
+    UnsafeCheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
 from trainer.config import InputError, TrainConfig
 from trainer.distributed import (
     Dist,
@@ -38,10 +43,22 @@ from trainer.distributed import (
 )
 from trainer.loop import Hooks, LoopState, Stopped
 from trainer.procs import StopFlag
-from trainer.runfolder import RunFolder, new_run_id, write_json_atomic
+from trainer.runfolder import (
+    RunFolder,
+    new_run_id,
+    storage_errno,
+    storage_reason,
+    write_json_atomic,
+)
+from trainer.runguard import (
+    check_data_unchanged,
+    claim_run,
+    record_data,
+    remove_temporaries,
+)
 from trainer.session import Session, build_session, calibrate, load_data, prior_estimate
 
-BAD_INPUT = (DataError, ModelNotFoundError, InputError)
+BAD_INPUT = (DataError, ModelNotFoundError, InputError, UnsafeCheckpointError)
 log = logging.getLogger("trainer")
 
 
@@ -59,6 +76,7 @@ class Ctx:
     threads: int
     stop: StopFlag
     resume: bool
+    lock_fd: int | None = None  # the run's lock, held until this process ends
     t0: float = field(default_factory=time.perf_counter)
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -80,7 +98,12 @@ def train(cfg: TrainConfig, resume: bool = False, stop: StopFlag | None = None) 
         raise _fail(ctx, _oom_reason(cfg, "CUDA")) from None
     except MemoryError:
         raise _fail(ctx, _oom_reason(cfg, "CPU")) from None
+    except StorageError as exc:
+        raise _fail(ctx, str(exc)) from None
     except Exception as exc:
+        code = storage_errno(exc)
+        if code is not None:  # a full disk or a read-only folder: one line, no traceback
+            raise _fail(ctx, storage_reason(code, run.path)) from None
         log.error("%s", traceback.format_exc())
         raise _fail(ctx, f"{type(exc).__name__}: {exc}") from None
     finally:
@@ -102,7 +125,7 @@ def _open_run(cfg: TrainConfig, resume: bool, stop: StopFlag | None) -> Ctx:
     dist = init_distributed(device)
     cfg = replace(cfg, run_id=_agree_run_id(cfg, dist))
     run = RunFolder(Path(cfg.runs_dir) / cfg.run_id, writer=dist.is_main)
-    run.create()
+    lock_fd = claim_run(run, resume)
     _setup_logging(run, dist)
     if dist.is_main and not resume:
         write_json_atomic(run.config_path, cfg.to_dict())
@@ -120,7 +143,7 @@ def _open_run(cfg: TrainConfig, resume: bool, stop: StopFlag | None) -> Ctx:
         gate_override=cfg.gate_override,
         ended_at=None,
     )
-    return Ctx(cfg, run, dist, device, precision, threads, stop, resume)
+    return Ctx(cfg, run, dist, device, precision, threads, stop, resume, lock_fd)
 
 
 def _execute(ctx: Ctx) -> dict[str, Any]:
@@ -133,7 +156,9 @@ def _execute(ctx: Ctx) -> dict[str, Any]:
         ctx.threads,
         ctx.dist.world,
     )
+    check_data_unchanged(ctx.run, cfg, ctx.resume)
     data = load_data(cfg)
+    record_data(ctx.run, cfg, data.split_id, ctx.resume)
     for w in data.warnings:
         log.warning("%s", w)
     s = build_session(cfg, data, ctx.device, ctx.precision, ctx.dist)
@@ -147,7 +172,16 @@ def _execute(ctx: Ctx) -> dict[str, Any]:
         return {"run_id": cfg.run_id, "rank": ctx.dist.rank, "status": "completed"}
     from trainer.report import finish
 
-    return finish(ctx, s, state)
+    summary = finish(ctx, s, state)
+    if ctx.stop():  # the stop came after the last training step: say what happened to it
+        note = (
+            f"a stop request ({ctx.stop.signal_name or 'signal'}) arrived during the final "
+            "evaluation; training had finished, so the run was completed"
+        )
+        ctx.run.write_status("completed", note, phase="completed")
+        log.info("%s", note)
+        summary["note"] = note
+    return summary
 
 
 def _estimate(ctx: Ctx, s: Session) -> None:
@@ -193,6 +227,7 @@ def _start_state(ctx: Ctx, s: Session) -> LoopState:
     ckpt = ctx.run.latest_checkpoint() if ctx.resume else None
     if ckpt is not None:
         state, _ = load_checkpoint(ckpt, s.model, s.optimizer, s.scheduler)
+        ctx.run.trim_metrics(state.step)  # the steps after the checkpoint are replayed
         log.info("resumed from %s (step %d of %d)", ckpt.name, state.step, s.plan.total_steps)
         ctx.info["resumed_from_step"] = state.step
         return state
@@ -288,11 +323,16 @@ def _cancelled(ctx: Ctx) -> dict[str, Any]:
     if ckpt is not None:
         reason = (
             f"cancelled ({how}); checkpoint {ckpt.name} saved - continue with "
-            f"`python -m trainer resume {ctx.cfg.run_id}`"
+            f"`python -m trainer resume {ctx.cfg.run_id} --runs-dir {ctx.run.path.parent}`"
         )
     else:
         reason = f"cancelled ({how}) before the first training step; no checkpoint"
-    ctx.run.write_status("cancelled", reason, phase="cancelled")
+    # The status names the step the checkpoint holds (a resume continues from there), not
+    # the last logged one.
+    step = int(ckpt.name.split("-")[1]) if ckpt is not None else 0
+    total = (ctx.run.status() or {}).get("total_steps")
+    at = {"step": step, "progress": round(step / total, 4)} if total else {"step": step}
+    ctx.run.write_status("cancelled", reason, phase="cancelled", checkpoint_step=step, **at)
     log.info("%s", reason)
     return {
         "run_id": ctx.cfg.run_id,
@@ -304,7 +344,11 @@ def _cancelled(ctx: Ctx) -> dict[str, Any]:
 
 
 def _fail(ctx: Ctx, reason: str) -> RunFailed:
-    ctx.run.write_status("failed", reason, phase="failed")
+    remove_temporaries(ctx.run)
+    try:
+        ctx.run.write_status("failed", reason, phase="failed")
+    except OSError as exc:  # even the status cannot be written: the reason still goes out
+        log.error("could not record the failure in %s: %s", ctx.run.status_path, exc)
     log.error("failed: %s", reason)
     return RunFailed(reason)
 
@@ -333,6 +377,7 @@ def _setup_logging(run: RunFolder, dist: Dist) -> None:
     stderr there (TRAINER_MANAGED=1)."""
     log.setLevel(logging.INFO)
     log.propagate = False
+    logging.raiseExceptions = False  # a full disk must not turn log lines into tracebacks
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
     for h in list(log.handlers):
         log.removeHandler(h)

@@ -3,7 +3,9 @@ progress that a `st.fragment(run_every=...)` polls. Used for the RAG baseline (i
 process's cached embedder); training never runs here, it is a trainer.jobs subprocess.
 
 Results are written to disk by the work itself, so a finished job survives a restart; a job that
-was running when the server stopped simply has no results and can be started again.
+was running when the server stopped simply has no results and can be started again. `cancel()`
+asks a job to stop: its next progress report raises `Cancelled` inside the work, which unwinds
+without writing results (a thread cannot be killed; the work reports progress often).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ Progress = Callable[[float, str], None]
 Work = Callable[[Progress], Any]
 
 log = logging.getLogger(__name__)
+CANCELLED = "cancelled: nothing was saved; start it again when you are ready"
+
+
+class Cancelled(Exception):  # noqa: N818 - the job's outcome, not a failure
+    """Raised inside the work by the progress callback once the job was cancelled."""
 
 
 @dataclass
@@ -30,6 +37,8 @@ class Job:
     finished: float | None = None
     result: Any = None
     error: str = ""  # readable message, '' on success
+    cancel_requested: bool = False
+    cancelled: bool = False
 
     @property
     def done(self) -> bool:
@@ -40,8 +49,16 @@ class Job:
         return (self.finished or time.time()) - self.started
 
     def report(self, fraction: float, message: str) -> None:
+        if self.cancel_requested and not self.done:
+            raise Cancelled()
         self.fraction = min(max(float(fraction), 0.0), 1.0)
         self.message = message
+
+    def cancel(self) -> None:
+        """Stop at the next progress report (within seconds: the work reports every batch)."""
+        if not self.done:
+            self.cancel_requested = True
+            self.message = "cancelling…"
 
 
 class JobRunner:
@@ -70,7 +87,9 @@ class JobRunner:
     def _run(job: Job, work: Work) -> None:
         try:
             job.result = work(job.report)
-            job.report(1.0, "done")
+            job.fraction, job.message = 1.0, "done"  # finished: a late cancel changes nothing
+        except Cancelled:
+            job.cancelled, job.error, job.message = True, CANCELLED, "cancelled"
         except ValueError as exc:  # DataError and friends: the message is for the user
             job.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - report, never a traceback in the page

@@ -3,6 +3,8 @@ writing results.json + predictions.csv into the project; and how its results are
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,12 @@ import streamlit as st
 
 from ui import charts
 from ui.background import Job, JobRunner
+from ui.baseline_bound import plan_for, run_sampled
+from ui.safe import plain
 from ui.workspace import DataChoice, Project
 
 MAX_CONFUSION_LABELS = 20
+QUICK_SHARE = 0.15  # of the progress bar given to the quick estimate before the full run
 
 
 @st.cache_resource
@@ -67,9 +72,37 @@ def start(project: Project, choice: DataChoice, cache_dir: Path) -> Job:
             if choice.split_task == "generation"
             else None
         )
+        quick_path(project, choice.split_id).unlink(missing_ok=True)
+        bound = plan_for(choice.n_train, choice.n_test, choice.mean_words)  # before any embedding
+        if bound.sample:  # too big for this machine's memory: a stratified sample, said so
+            return run_sampled(evaluate, config, bound, progress, embedder=model, generator=gen)
+        if choice.split_task == "classification" and choice.n_train > 2 * config.quick_train:
+            # A first answer in seconds (its vectors are cached for the full run), then the rest.
+            quick = dataclasses.replace(config, quick=True)
+            evaluate(quick, _scaled(progress, 0.0, QUICK_SHARE, "quick estimate: "), embedder=model)
+            progress = _scaled(progress, QUICK_SHARE, 1.0, "")
         return evaluate(config, progress, embedder=model, generator=gen)
 
     return runner().start(job_key(project, choice), work)
+
+
+def _scaled(
+    progress: Callable[[float, str], None], lo: float, hi: float, prefix: str
+) -> Callable[[float, str], None]:
+    return lambda f, m: progress(lo + (hi - lo) * f, prefix + m)
+
+
+def quick_path(project: Project, split_id: str) -> Path:
+    return project.baseline_dir(split_id) / "quick-results.json"
+
+
+def load_quick(project: Project, split_id: str) -> dict[str, Any] | None:
+    """The quick estimate written while the full baseline runs, if any."""
+    try:
+        data = json.loads(quick_path(project, split_id).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _fmt(value: float, ci: list[float] | None) -> str:
@@ -81,6 +114,8 @@ def systems(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     names = {
         "knn": "RAG baseline (kNN retrieval)",
         "probe": "Linear probe (frozen embeddings)",
+        "classic": "Classic TF-IDF + linear SVM",
+        "combined": "Probe + TF-IDF combined",
         "rag": "RAG baseline (retrieved few-shot examples)",
         "nearest": "Nearest neighbour's answer",
     }
@@ -97,7 +132,10 @@ def show_results(results: Mapping[str, Any]) -> None:
                     "system": name,
                     "accuracy [95% CI]": _fmt(m["accuracy"], m.get("accuracy_ci95")),
                     "macro-F1 [95% CI]": _fmt(m["macro_f1"], m.get("macro_f1_ci95")),
-                    "k": str(m.get("k", "")),
+                    "CV accuracy (train)": ""
+                    if m.get("cv_score") is None
+                    else f"{m['cv_score']:.3f}",
+                    "settings": _settings(m),
                 }
             )
         else:  # generation
@@ -108,15 +146,23 @@ def show_results(results: Mapping[str, Any]) -> None:
                     "token F1 [95% CI]": _fmt(m["token_f1"], m.get("token_f1_ci95")),
                 }
             )
+    if results.get("quick") and results.get("sample"):
+        sample = results["sample"]
+        st.info(
+            f"Quick estimate on a stratified sample of {sample['n_train']:,} of "
+            f"{sample['of_train']:,} training and {sample['n_test']:,} of {sample['of_test']:,} "
+            "held-out examples; the full run follows."
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    _best_and_curve(results)
     st.caption(
         f"{results.get('n_train', '?')} training and {results.get('n_test', '?')} held-out "
         f"examples · split {results.get('split_id', '?')} · embedding "
-        f"{results.get('embed_s', 0):.1f} s · total {results.get('total_s', 0):.1f} s · "
-        f"{results.get('items_per_s', 0):,.0f} items/s"
+        f"{results.get('embed_s', 0):.1f} s · total {results.get('total_s', 0):.1f} s"
     )
+    st.caption(serving_speed_text(results))
     for warning in results.get("warnings", []):
-        st.warning(warning)
+        st.warning(plain(warning))
     metric = "exact_match" if results.get("task") == "generation" else "accuracy"
     with_ci = [{"system": n, **m} for n, m in systems(results) if f"{metric}_ci95" in m]
     if with_ci:
@@ -124,11 +170,67 @@ def show_results(results: Mapping[str, Any]) -> None:
     _per_class(results)
 
 
+def _settings(m: Mapping[str, Any]) -> str:
+    if "k" in m:
+        return f"k={m['k']}"
+    if "setting" in m:
+        return str(m["setting"])
+    if "weight_probe" in m:
+        return f"probe weight {m['weight_probe']:g}"
+    return f"C={m['C']:g}" if "C" in m else ""
+
+
+def _best_and_curve(results: Mapping[str, Any]) -> None:
+    """The best cheap baseline (by CV on the training split) and what more data would buy."""
+    best = results.get("best")
+    if best:
+        cv = f", CV accuracy {best['cv_accuracy']:.3f}" if best.get("cv_accuracy") else ""
+        st.success(
+            plain(
+                f"Best cheap baseline: {best['name']}: test accuracy {best['accuracy']:.3f}"
+                f"{cv} (chosen by {best['by']}, not by the test score)."
+            )
+        )
+    curve = results.get("learning_curve") or {}
+    if curve.get("points"):
+        points = " · ".join(f"{p['n_train']:,}: {p['accuracy']:.3f}" for p in curve["points"])
+        text = f"Learning curve of {curve['method']} ({points}): {curve['verdict']}."
+        projected = curve.get("projected_at_full")
+        if projected:
+            text += (
+                f" Projected at all {projected['n_train']:,} training examples: "
+                f"~{projected['accuracy']:.3f}."
+            )
+        st.caption(plain(text))
+    window = results.get("window") or {}
+    if window.get("n_over_window"):
+        st.caption(
+            f"{window['n_over_window']:,} of {window['n_texts']:,} texts exceed the embedder's "
+            f"{window['window_tokens']}-token window ({window['long_texts']} mode)."
+        )
+
+
+def serving_speed_text(timing: Mapping[str, Any]) -> str:
+    """What an items/s figure means: answering new texts end to end (embed + search + vote,
+    nothing cached), on this machine; the fine-tune's figure is measured the same way."""
+    if not timing.get("items_per_s"):
+        return ""
+    text = (
+        f"Answers {timing['items_per_s']:,.0f} new texts per second on this machine "
+        f"({1000 / timing['items_per_s']:,.1f} ms each) in a batch of held-out texts, end to "
+        "end from raw text, nothing cached"
+    )
+    if timing.get("latency_ms_per_item"):
+        text += f"; one text at a time: {timing['latency_ms_per_item']:,.1f} ms"
+    return text + "."
+
+
 def _per_class(results: Mapping[str, Any]) -> None:
     knn = results.get("knn") or {}
     if "per_class" not in knn:
         return
     probe = (results.get("probe") or {}).get("per_class", {})
+    classic = (results.get("classic") or {}).get("per_class", {})
     frame = pd.DataFrame(
         [
             {
@@ -138,6 +240,7 @@ def _per_class(results: Mapping[str, Any]) -> None:
                 "kNN recall": v["recall"],
                 "kNN F1": v["f1"],
                 "probe F1": probe.get(c, {}).get("f1"),
+                "classic F1": classic.get(c, {}).get("f1"),
             }
             for c, v in knn["per_class"].items()
         ]

@@ -14,6 +14,7 @@ from core.data import DataError, detect_columns, load_table
 from core.spec import DataSpec
 from core.split import prepare_dataset
 from ui import state
+from ui.safe import plain
 from ui.workspace import DataChoice
 
 SPLIT_TRAIN = "(split the training file: 20% held out, stratified, seed 0)"
@@ -40,11 +41,20 @@ def preview(path: str) -> tuple[list[str], list[dict], str | None, str | None]:
     return table_preview(path, Path(path).stat().st_mtime)
 
 
+COLUMN_WIDGETS = ("text_col", "label_col", "task")  # widget keys re-detected for a new file
+
+
 def update(**changes: Any) -> None:
-    """Change the data choice; anything but a new split id invalidates the validated split."""
+    """Change the data choice; anything but a new split id invalidates the validated split.
+    A new training file clears the columns (and their widgets) so they are detected again."""
     current = state.get_state().data
     if all(getattr(current, k) == v for k, v in changes.items()):
         return
+    if changes.get("train", current.train) != current.train:
+        changes.setdefault("text_col", "")
+        changes.setdefault("label_col", "")
+        for key in COLUMN_WIDGETS:
+            st.session_state.pop(key, None)
     if "split_id" not in changes:
         changes.update(
             split_id="", split_task="", mean_words=0.0, n_train=0, n_test=0, labels=[], warnings=[]
@@ -54,6 +64,33 @@ def update(**changes: Any) -> None:
 
 def use_demo() -> None:
     update(train=str(demo_path()), test="", is_demo=True, text_col="text", label_col="category")
+
+
+def use_uploads() -> None:
+    """The user chose to upload: the demo stops being the data at once (nothing validates it
+    while a file is still on its way); the newest upload of the project is selected, if any."""
+    if not state.get_state().data.is_demo:
+        return
+    files = state.current_project().uploads()
+    newest = max(files, key=lambda p: p.stat().st_mtime) if files else None
+    update(train=str(newest) if newest else "", test="", is_demo=False)
+
+
+def source_index(choice: DataChoice) -> int | None:
+    """Which source radio option reflects `choice`: 0 demo, 1 uploads, None nothing chosen yet
+    (a new project starts with neither)."""
+    if choice.is_demo:
+        return 0
+    if choice.train or state.current_project().uploads():
+        return 1
+    return None
+
+
+def sync_widget(key: str, value: str, options: list[str]) -> None:
+    """Drive a selectbox from the data choice through session state (never also an `index`,
+    which makes Streamlit warn)."""
+    if value in options and st.session_state.get(key) != value:
+        st.session_state[key] = value
 
 
 def save_uploads(files: list, role: str) -> None:
@@ -66,9 +103,10 @@ def save_uploads(files: list, role: str) -> None:
         try:
             path = project.save_upload(f.name, f.getvalue())
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
             continue
         seen.add(f.file_id)
+        # The new file becomes the selected one (its picker follows: see sync_widget).
         update(**{role: str(path), "is_demo": False})
 
 

@@ -18,6 +18,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "data": ("data_baseline.py", "Data & baseline", ":material/dataset:"),
     "fine_tune": ("fine_tune.py", "Fine-tune", ":material/model_training:"),
     "compare": ("compare.py", "Compare", ":material/compare:"),
+    "model": ("model.py", "Model", ":material/smart_toy:"),
     "runs": ("runs.py", "Runs", ":material/history:"),
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
+from ui.safe import plain
 
 
 def _create() -> None:
@@ -28,11 +29,14 @@ def project_picker() -> None:
     projects = state.workspace().projects()
     if s.project not in projects:
         projects.append(s.project)
+    # The widget's value comes from session state only (a default `index` as well would make
+    # Streamlit warn, with a stack trace, after "Create" set the state).
+    if st.session_state.get("project_select") != s.project:
+        st.session_state["project_select"] = s.project
     with st.sidebar:
         st.selectbox(
             "Project",
             projects,
-            index=projects.index(s.project),
             key="project_select",
             on_change=_switch,
             help="Each project keeps its own answers, data, results and runs on disk.",
@@ -41,5 +45,5 @@ def project_picker() -> None:
             st.text_input("Name", key="new_project", placeholder="claims-routing")
             st.button("Create", on_click=_create, key="create_project")
             if st.session_state.get("new_project_error"):
-                st.error(st.session_state["new_project_error"])
+                st.error(plain(st.session_state["new_project_error"]))
         st.caption(f"Workspace: `{state.workspace().root}`")

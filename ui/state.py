@@ -37,7 +37,7 @@ class AppState:
     overrides: dict[str, Any] = field(default_factory=dict)  # assumption overrides
     overrides_error: str = ""
     data: DataChoice = field(default_factory=DataChoice)
-    selected_run: str = ""  # trainer run id shown on Fine-tune / Compare
+    selected_run: str = ""  # trainer run id shown on Fine-tune / Compare / Model
     loaded: bool = False  # drafts read from the project folder
 
 
@@ -63,10 +63,13 @@ def get_state() -> AppState:
 
 
 def _project_from_url() -> str:
+    """?project=... when the URL names one, else the project used last (survives a restart)."""
     try:
-        return check_project_name(st.query_params.get("project", DEFAULT_PROJECT))
+        if "project" in st.query_params:
+            return check_project_name(st.query_params["project"])
     except ValueError:
         return DEFAULT_PROJECT
+    return workspace().last_project()
 
 
 def _load(state: AppState) -> None:
@@ -84,6 +87,7 @@ def switch_project(name: str) -> None:
     state = get_state()
     state.project = check_project_name(name)
     workspace().project(state.project)
+    workspace().remember_project(state.project)
     st.query_params["project"] = state.project
     # Widgets keep their own values; drop them so the pages show the new project's values.
     for key in list(st.session_state):

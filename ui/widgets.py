@@ -15,6 +15,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "The task": (
         "task_type",
         "labeled_examples",
+        "examples_to_label",
         "avg_input_tokens",
         "avg_output_tokens",
         "data_change",
@@ -24,6 +25,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "tried_prompting",
         "tried_rag",
         "prior_results_acceptable",
+        "min_accuracy",
         "needs_private_infra",
         "needs_strict_format",
     ),
@@ -34,7 +36,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "total_budget_usd",
         "in_house_ml_team",
     ),
-    "The fine-tuning plan": ("base_model_params_b", "method", "gpu", "epochs"),
+    "The fine-tuning plan": ("base_model", "base_model_params_b", "method", "gpu", "epochs"),
 }
 
 
@@ -68,8 +70,11 @@ def answer_widget(spec: Mapping[str, Any], value: Any) -> None:
         st.selectbox(label, choices, index=choices.index(value), **common)
     elif spec["type"] == "int":
         st.number_input(label, value=int(value), step=1, **common)
+    elif spec["type"] == "str":
+        st.text_input(label, value=str(value), **common)
     else:
-        st.number_input(label, value=float(value), step=_float_step(float(value)), **common)
+        step = 0.01 if spec.get("unit") == "fraction" else _float_step(float(value))
+        st.number_input(label, value=float(value), step=step, **common)
 
 
 def _float_step(value: float) -> float:

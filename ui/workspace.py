@@ -6,7 +6,7 @@ server restart. Pure Python (no streamlit), so it is tested and reused without a
         answers.json                  the questionnaire (advisor.Answers JSON)
         assumptions.json              the user's overrides of advisor/assumptions.toml
         data.json                     chosen data: files, columns, task (a DataChoice)
-        uploads/                      uploaded files, as uploaded
+        uploads/                      uploaded files, immutable: <name>-<hash>.<ext>
         splits/                       saved held-out splits (core.split)
         results/baseline-<split>/     RAG baseline results.json + predictions.csv
         runs/                         trainer run folders + the SQLite run registry
@@ -14,9 +14,11 @@ server restart. Pure Python (no streamlit), so it is tested and reused without a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -163,7 +165,12 @@ class Project:
         _write_json(self.root / "data.json", choice.to_dict())
 
     def save_upload(self, filename: str, content: bytes) -> Path:
-        """Store an uploaded file under uploads/ with a safe name; returns its path."""
+        """Store an uploaded file under uploads/ with a safe name; returns its path.
+
+        Uploads are immutable: the name ends with a hash of the original name and the bytes, so
+        a new version never overwrites a file that a split or a run was made from, and names
+        that sanitise alike ('a b.csv', 'a_b.csv') stay apart. The same file uploaded again
+        maps to the same path."""
         base = Path(filename).name
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(base).stem).strip("._") or "upload"
         suffix = Path(base).suffix.lower()
@@ -172,10 +179,17 @@ class Project:
                 f"{base}: unsupported file type '{suffix or '(none)'}'. "
                 "Use .csv, .tsv, .jsonl or .parquet."
             )
-        path = self.uploads_dir / f"{stem[:80]}{suffix}"
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(content)
-        tmp.replace(path)
+        digest = hashlib.sha256(base.encode("utf-8", "surrogatepass") + b"\0" + content)
+        path = self.uploads_dir / f"{stem[:80]}-{digest.hexdigest()[:12]}{suffix}"
+        if path.is_file() and path.stat().st_size == len(content):
+            return path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        try:
+            tmp.write_bytes(content)
+            tmp.chmod(0o444)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     def uploads(self) -> list[Path]:
@@ -196,6 +210,52 @@ class Project:
         path = self.baseline_dir(split_id) / "predictions.csv"
         return path if path.exists() else None
 
+    # --- where training runs: this machine or a Ray cluster ---------------------------------
+    def load_cluster(self) -> dict[str, Any]:
+        """The project's "where to run" choice: {} = this machine, else a trainer.launch.
+        ClusterSpec as a dict (address, gpus, gpu_type, ...). A damaged file means {}."""
+        data = _read_json(self.root / "cluster.json")
+        return data if isinstance(data, dict) and data.get("address") else {}
+
+    def save_cluster(self, spec: dict[str, Any] | None) -> None:
+        """Remember the choice ({} or None = this machine)."""
+        _write_json(self.root / "cluster.json", dict(spec or {}))
+
+    # --- training runs: names and deletion (the trainer's folders stay as they are) --------
+    def run_names(self) -> dict[str, str]:
+        """Display names the user gave runs ({run id: name}); the run id never changes."""
+        data = _read_json(self.root / "run_names.json")
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def rename_run(self, run_id: str, name: str) -> None:
+        """Give a run a display name ('' removes it); ValueError for an unknown run or name."""
+        self._run_dir(run_id)
+        name = " ".join(name.split())
+        if len(name) > 80:
+            raise ValueError(f"run name: at most 80 characters (got {len(name)})")
+        names = self.run_names()
+        if name:
+            names[run_id] = name
+        else:
+            names.pop(run_id, None)
+        _write_json(self.root / "run_names.json", names)
+
+    def delete_run(self, run_id: str, state: str) -> None:
+        """Delete a finished run's folder (and its name). Refuses queued or running runs."""
+        path = self._run_dir(run_id)
+        if state in ("queued", "running"):
+            raise ValueError(f"run {run_id} is {state}: cancel it before deleting it")
+        shutil.rmtree(path)
+        names = self.run_names()
+        if names.pop(run_id, None) is not None:
+            _write_json(self.root / "run_names.json", names)
+
+    def _run_dir(self, run_id: str) -> Path:
+        path = self.runs_dir / run_id
+        if not run_id or "/" in run_id or run_id.startswith(".") or not path.is_dir():
+            raise ValueError(f"run: no run '{run_id}' in this project")
+        return path
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -210,6 +270,19 @@ class Workspace:
         """Existing projects, sorted; the default project always exists."""
         self.project(DEFAULT_PROJECT)
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+    def last_project(self) -> str:
+        """The project used last (it reopens after a restart); the default one otherwise."""
+        data = _read_json(self.root / ".last_project.json")
+        name = data.get("project") if isinstance(data, dict) else None
+        try:
+            name = check_project_name(str(name)) if name else DEFAULT_PROJECT
+        except ValueError:
+            return DEFAULT_PROJECT
+        return name if (self.root / name).is_dir() else DEFAULT_PROJECT
+
+    def remember_project(self, name: str) -> None:
+        _write_json(self.root / ".last_project.json", {"project": check_project_name(name)})
 
     def project(self, name: str) -> Project:
         name = check_project_name(name)

@@ -14,6 +14,8 @@ ISSUE_KEYS = [
     "stage", "tried_prompting", "tried_rag", "prior_results_acceptable", "needs_private_infra",
     "needs_strict_format", "monthly_volume", "human_minutes_per_item", "human_hourly_cost_usd",
     "total_budget_usd", "in_house_ml_team", "base_model_params_b", "method", "gpu", "epochs",
+    # issue 8: the plan's model by name, examples still to label, the quality bar
+    "base_model", "examples_to_label", "min_accuracy",
 ]  # fmt: skip
 
 
@@ -67,7 +69,14 @@ def test_whole_float_accepted_for_int_and_int_for_float():
         ({"task_type": "translation"}, "task_type", "classification"),
         ({"method": "LoRA"}, "method", "qlora"),
         ({"stage": None}, "stage", "production"),
-        ({"base_model_params_b": 0}, "base_model_params_b", "> 0"),
+        ({"base_model_params_b": -1}, "base_model_params_b", ">= 0"),
+        ({"base_model_params_b": 1e30}, "base_model_params_b", "<= 10,000"),
+        ({"human_minutes_per_item": 1e308}, "human_minutes_per_item", "<= 10,000"),
+        ({"labeled_examples": 10**400}, "labeled_examples", "<= 1,000,000,000"),
+        ({"avg_input_tokens": 0}, "avg_input_tokens", "> 0"),
+        ({"avg_output_tokens": 0}, "avg_output_tokens", "> 0"),
+        ({"min_accuracy": 1.5}, "min_accuracy", "<= 1"),
+        ({"base_model": ""}, "base_model", "name"),
         ({"epochs": 0}, "epochs", ">= 1"),
         ({"gpu": ""}, "gpu", "name"),
     ],
@@ -104,5 +113,6 @@ def test_fields_help_describes_every_field(assumptions):
     assert by["gpu"]["choices"] == assumptions.gpu_names()
     assert by["labeled_examples"] == {**by["labeled_examples"], "type": "int", "min": 0}
     assert by["human_hourly_cost_usd"]["unit"] == "USD/hour"
-    assert by["base_model_params_b"]["exclusive_min"] is True
+    assert by["avg_input_tokens"]["exclusive_min"] is True
+    assert by["base_model"]["choices"][:2] == ["auto", "all-MiniLM-L6-v2"]
     assert by["tried_rag"]["type"] == "bool" and by["tried_rag"]["choices"] is None

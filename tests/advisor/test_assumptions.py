@@ -92,7 +92,7 @@ def test_expected_outside_range_widens_it(assumptions):
         ({"compute.mfu": {"low": 0.5, "expected": 0.4, "high": 0.6}}, "^compute.mfu: needs low"),
         ({"data_prep.hourly_rate_usd": -1}, "^data_prep.hourly_rate_usd: low must be >= 0"),
         ({"gpu.T4.peak_tflops": 0}, "^gpu.T4.peak_tflops: low must be > 0"),
-        ({"compute.mfu": "high"}, "^compute.mfu: must be a number"),
+        ({"compute.mfu": "high"}, "^compute.mfu: must be a finite number"),
         ({"compute.mfu": ["a"]}, "^compute.mfu: expects a number"),
         ({"rules.narrow_tasks": 3}, "^rules.narrow_tasks: expects a list"),
         ({"rules.narrow_tasks": ["poetry"]}, "^rules.narrow_tasks: 'poetry' is not allowed"),

@@ -82,10 +82,10 @@ def test_measured_overrides(assumptions):
 
 
 def test_gpu_and_example_overrides_for_the_trainer(assumptions):
-    small = replace(INSURER, base_model_params_b=0.022, avg_input_tokens=20, avg_output_tokens=0)
+    small = replace(INSURER, base_model_params_b=0.022, avg_input_tokens=20, avg_output_tokens=1)
     cpu = training_estimate(small, assumptions, gpu="cpu", n_examples=770)
     assert cpu.gpu == "cpu" and cpu.gpu_count == 1
-    assert cpu.tokens == 770 * 20 * INSURER.epochs
+    assert cpu.tokens == 770 * 21 * INSURER.epochs
     assert 0 < cpu.train_hours.expected < 1
     d = cpu.to_dict()
     assert {"gpu", "gpu_count", "gpu_memory_gb", "train_hours", "compute_usd"} <= set(d)
@@ -112,7 +112,7 @@ def test_zero_examples_cost_only_setup(assumptions):
     assert t.tokens == 0 and t.train_hours.expected == 0
 
 
-sizes = st.floats(min_value=0.01, max_value=400, allow_nan=False)
+sizes = st.floats(min_value=0.01, max_value=200, allow_nan=False)  # x50 stays <= 10,000
 counts = st.integers(min_value=0, max_value=2_000_000)
 
 

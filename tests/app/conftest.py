@@ -44,7 +44,20 @@ def go(at: AppTest, page: str) -> AppTest:
 
 
 def errors(at: AppTest) -> list[str]:
+    """The error messages' Markdown source (user strings arrive escaped by ui.safe.plain)."""
     return [e.value for e in at.error]
+
+
+def shown_errors(at: AppTest) -> list[str]:
+    """The error messages as the user reads them (Markdown escapes removed)."""
+    return [unescape(e.value) for e in at.error]
+
+
+def unescape(text: str) -> str:
+    """Text passed through ui.safe.plain, as displayed."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def charts(at: AppTest) -> list:

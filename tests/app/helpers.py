@@ -49,6 +49,13 @@ def small_demo() -> bytes:
     return frame.groupby("category").head(PER_CLASS).to_csv(index=False).encode()
 
 
+def choose_demo(at: AppTest) -> AppTest:
+    """On the Data page: pick the built-in demo (a new project starts with no data chosen)."""
+    at.radio(key="data_source").set_value(at.radio(key="data_source").options[0]).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def upload_small_demo(at: AppTest) -> AppTest:
     """On the Data page: choose upload, upload `small_demo()` and validate the split."""
     at.radio(key="data_source").set_value(at.radio(key="data_source").options[1]).run()

@@ -1,15 +1,22 @@
-"""Comparison and decision memo (pure Python) on predictions whose agreement pattern is known."""
+"""Comparison (comparison package) and decision memo (advisor.memo), pure Python, on predictions
+whose agreement pattern is known; the memo and the CLIs tell the same story as the app."""
 
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
 
-from advisor import Answers, estimate, load_assumptions
+import comparison
+from advisor import Answers, estimate, load_assumptions, memo
+from advisor.text import IN_TEXT, OPTION_COLORS, OPTION_NAMES
 from core.metrics import classification_metrics, mcnemar
-from ui import compare, memo
+from tests.app.conftest import REPO
+from tests.app.helpers import JUSTIFYING
 
 N = 60
 GOLD = ["billing" if i % 2 else "access" for i in range(N)]
@@ -54,11 +61,11 @@ def case(tmp_path):
     return baseline, base_csv, final, run_csv
 
 
-def _build(case, config=None):
+def _build(case, config=None, answers=None):
     baseline, base_csv, final, run_csv = case
-    return compare.build(
-        baseline, base_csv, final, run_csv, config or {}, Answers(), load_assumptions()
-    )
+    return comparison.build(
+        baseline, base_csv, final, run_csv, config or {}, answers or Answers(), load_assumptions()
+    ).to_dict()
 
 
 def test_paired_test_uses_the_same_items(case):
@@ -87,19 +94,30 @@ def test_cost_per_1000_and_trial_cost_follow_the_price(case):
     assert comp["trial"]["ratio"] == pytest.approx(1.2)
 
 
-def test_break_even_is_recomputed_from_measured_accuracy(case):
+def test_the_verdict_is_recomputed_from_measured_accuracy(case):
     baseline, _, final, _ = case
     comp = _build(case)
-    measured = estimate(
-        Answers(),
-        load_assumptions(),
-        measured_accuracy={"rag": baseline["knn"]["accuracy"], "fine_tune": final["accuracy"]},
-    )
-    assert comp["roi"]["measured"]["break_even_months"] == measured.to_dict()["break_even_months"]
+    # probe (0.75) beats kNN (0.67): the best cheap baseline stands for the cheaper option
+    assert comp["best_baseline"] == "probe"
+    measured = {"rag": baseline["probe"]["accuracy"], "fine_tune": final["accuracy"]}
+    assert comp["measured_accuracy"] == measured
+    assert comp["report"] == json.loads(json.dumps(estimate(Answers(), measured_accuracy=measured)
+                                                   .to_dict()))  # fmt: skip
     assert (
-        comp["roi"]["assumed"]["break_even_months"]
+        comp["assumed_report"]["break_even_months"]
         == estimate(Answers()).to_dict()["break_even_months"]
     )
+    rec = IN_TEXT[comp["report"]["recommendation"]]
+    assert comp["conclusion"].endswith(f"the verdict is {rec}.")
+    assert "RAG baseline" in comp["conclusion"]
+
+
+def test_best_from_the_baseline_results_wins(case):
+    baseline, base_csv, final, run_csv = case
+    with_best = {**baseline, "best": {"method": "knn", "accuracy": baseline["knn"]["accuracy"]}}
+    comp = _build((with_best, base_csv, final, run_csv))
+    assert comp["best_baseline"] == "knn"
+    assert comp["measured_accuracy"]["rag"] == baseline["knn"]["accuracy"]
 
 
 def test_different_gold_labels_mean_different_splits(case, tmp_path):
@@ -122,23 +140,99 @@ class _Checker(HTMLParser):
 
 
 @pytest.mark.parametrize("override", [False, True])
-def test_memo_has_verdict_numbers_charts_and_assumptions(case, override):
+def test_memo_opens_with_one_recommendation_and_names_figures(case, override):
     comp = _build(case, {"gate_override": override})
-    baseline, _, final, _ = case
-    report = estimate(Answers(), measured_accuracy=comp["measured_accuracy"]).to_dict()
-    secs = memo.sections(comp, report, "demo-project")
+    _, _, final, _ = case
+    report = comp["report"]
+    secs = memo.sections(report, comp, "demo-project")
     md, html = memo.to_markdown(secs), memo.to_html(secs)
+    rec = IN_TEXT[report["recommendation"]]
+    first = md.split("## ")[1]
+    assert first.startswith("Recommendation") and f"**Recommendation: {rec}.**" in first
+    others = {IN_TEXT[o] for o in ("prompting", "rag", "fine_tune")} - {rec}
+    assert not any(f"Recommendation: {o}" in md for o in others)  # one recommendation
     for text in (md, html):
         assert "demo-project" in text
-        assert compare.conclusion(comp).split("(")[0].strip() in text
+        assert comp["conclusion"].split("(")[0].strip() in text
         assert f"{final['accuracy']:.3f}" in text
         assert "McNemar" in text
-        assert "engineering.weekly_rate_usd" in text  # assumptions with sources
+        assert "Engineering weeks, first project" in text  # figures named as a reader would
+        assert "seed." not in text and "engineering.weekly_rate_usd" not in text
         assert ("against the advisor's verdict" in text) is override
+        assert "$-" not in text and "-$" not in text
     assert md.count("data:image/svg+xml;base64,") == 2
     parser = _Checker()
     parser.feed(html)
     assert parser.tags.count("svg") == 2 and "table" in parser.tags
+    for section in md.split("\n## ")[1:]:  # no empty sections
+        assert section.split("\n", 1)[1].strip(), section
+
+
+def test_memo_colours_match_the_app():
+    from ui import charts
+
+    report = estimate(Answers.from_dict(JUSTIFYING)).to_dict()
+    html = memo.to_html(memo.sections(report, None, "p"))
+    for option, colour in OPTION_COLORS.items():
+        assert f'stroke="{colour}"' in html, option
+    assert charts.OPTION_COLORS == [OPTION_COLORS[o] for o in OPTION_NAMES]
+
+
+def test_memo_and_comparison_must_agree(case):
+    comp = _build(case)
+    other = estimate(Answers.from_dict({"task_type": "domain_qa", "stage": "pilot"})).to_dict()
+    assert other["recommendation"] != comp["report"]["recommendation"]
+    with pytest.raises(ValueError, match="disagree"):
+        memo.sections(other, comp, "p")
+
+
+def _project(tmp_path, case, answers: dict) -> object:
+    """An app project folder as ui/workspace.py lays it out."""
+    baseline, base_csv, final, run_csv = case
+    root = tmp_path / "ws" / "tickets"
+    (root / "results" / "baseline-s1").mkdir(parents=True)
+    (root / "runs" / "run-1").mkdir(parents=True)
+    (root / "answers.json").write_text(json.dumps(answers))
+    (root / "data.json").write_text(json.dumps({"split_id": "s1"}))
+    (root / "results" / "baseline-s1" / "results.json").write_text(json.dumps(baseline))
+    (root / "results" / "baseline-s1" / "predictions.csv").write_text(base_csv.read_text())
+    (root / "runs" / "run-1" / "metrics.json").write_text(json.dumps(final))
+    (root / "runs" / "run-1" / "predictions.csv").write_text(run_csv.read_text())
+    return root
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)  # fmt: skip
+
+
+def test_clis_write_the_same_memo_as_the_app(tmp_path, case):
+    root = _project(tmp_path, case, JUSTIFYING)
+    r = _run("-m", "comparison", str(root), "--json")
+    assert r.returncode == 0, r.stderr
+    comp = json.loads(r.stdout)
+    app_comp = _build(case, answers=Answers.from_dict(JUSTIFYING))
+    assert comp["report"]["recommendation"] == app_comp["report"]["recommendation"]
+    assert comp["conclusion"] == app_comp["conclusion"]
+    comparison.save_comparison(comp, root)
+    out = tmp_path / "memo.md"
+    r = _run("-m", "advisor", "memo", "--project", str(root), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    expected = memo.to_markdown(memo.sections(app_comp["report"], app_comp, "tickets"))
+    assert text == expected  # the pure CLI memo is the app's memo
+    r = _run("-m", "comparison", str(root), "--memo", str(tmp_path / "m.html"))
+    assert r.returncode == 0 and (tmp_path / "m.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_clis_reject_a_broken_project(tmp_path, case):
+    root = _project(tmp_path, case, JUSTIFYING)
+    (root / "answers.json").write_text('{"monthly_volume": 1, "monthly_volume": 2}')
+    for args in (("-m", "comparison", str(root)), ("-m", "advisor", "memo", "--project",
+                                                     str(root))):  # fmt: skip
+        r = _run(*args)
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        assert "monthly_volume" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_generation_compares_exact_match_after_normalisation(tmp_path):
@@ -164,13 +258,13 @@ def test_generation_compares_exact_match_after_normalisation(tmp_path):
         "nearest": generation_metrics(refs, nearest),
     }
     final = {"split_id": "g", "n_test": 4, "eval_s": 2.0, **generation_metrics(refs, ft)}
-    comp = compare.build(baseline, base_csv, final, run_csv, {}, Answers(), load_assumptions())
+    comp = comparison.build(
+        baseline, base_csv, final, run_csv, {}, Answers(), load_assumptions()
+    ).to_dict()
     assert comp["metric_labels"] == ["Exact match", "Token F1"]
     assert [s["key"] for s in comp["systems"]] == ["rag", "nearest", "fine_tune"]
     by_other = {t["b"]: t for t in comp["tests"]}
     # rag right on 0 and 2 (after normalisation), fine-tune right on 0, 1, 2.
     assert (by_other["rag"]["a_only"], by_other["rag"]["b_only"]) == (1, 0)
     assert comp["measured_accuracy"] == {"rag": 0.5, "fine_tune": 0.75}
-    assert "Exact match" in memo.to_markdown(
-        memo.sections(comp, estimate(Answers()).to_dict(), "g")
-    )
+    assert "Exact match" in memo.to_markdown(memo.sections(comp["report"], comp, "g"))

@@ -3,29 +3,83 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from advisor import Answers, estimate, load_assumptions
-from tests.app.conftest import charts, errors
+from advisor.text import IN_TEXT, OPTION_NAMES, usd
+from tests.app.conftest import REPO, charts, errors, go
+from tests.app.helpers import JUSTIFYING, answer
 from ui.assumption_table import overrides_from, table
-from ui.verdict import months_text
+from ui.verdict import months_text, short_usd, verdict_title
 
 
 def _metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def test_costs_page_shows_the_advisors_numbers_and_charts(app):
-    at = app("costs")
-    report = estimate(Answers()).to_dict()
-    assert _metric(at, "Up-front cost, expected") == f"${report['costs']['total']['expected']:,.0f}"
-    assert _metric(at, "Break-even vs today's process") == months_text(report["break_even_months"])
+def _cli(answers_path) -> dict:
+    r = subprocess.run(
+        [sys.executable, "-m", "advisor", "estimate", str(answers_path), "--json"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_costs_page_shows_the_clis_numbers_and_charts(app, workspace_dir):
+    at = app()
+    answer(at, JUSTIFYING)
+    go(at, "costs")
+    report = _cli(workspace_dir / "default" / "answers.json")  # what a script sees
+    assert report == json.loads(json.dumps(estimate(Answers.from_dict(JUSTIFYING)).to_dict()))
+    rec, budget = report["recommendation"], report["budget"]
+    assert at.subheader[0].value == f"Verdict: {verdict_title(report)}"  # verdict first
+    setup = f"Set-up, {IN_TEXT[rec]}"
+    assert _metric(at, setup) == f"${budget['setup_usd']['expected']:,.0f}"
+    row = report["break_even"]["rows"][0]
+    assert row["against"] == "human"
+    assert _metric(at, "Break-even vs today's process") == months_text(row["expected"])
+    text = " ".join(m.value for m in at.markdown)
+    assert "best" in text and "worst" in text and "against today" in text  # a labelled range
     specs = [c.proto.spec for c in charts(at)]
-    assert len(specs) == 3  # stacked costs, cumulative costs, sensitivity tornado
-    assert any("break-even" in s for s in specs)
-    assert any("Which assumption moves break-even most" in s for s in specs)
+    assert len(specs) == 4  # cumulative, monthly breakdown, set-up bars, tornado
+    cumulative = next(s for s in specs if "Cumulative cost" in s)
+    assert "break-even at" in cumulative and '"point"' in cumulative  # the crossing, marked
+    for spec in specs:  # titles short and left-anchored; the rest goes in the subtitle
+        title = json.loads(spec)["title"]
+        assert title["anchor"] == "start" and len(title["text"]) <= 30, title
+    frames = [d.value for d in at.dataframe]
+    monthly = next(f for f in frames if "Option" in f.columns and "Upkeep" in f.columns)
+    assert list(monthly["Option"]) == [OPTION_NAMES[o] for o in report["monthly_running_costs"]]
+    for o, m in report["monthly_running_costs"].items():
+        line = monthly[monthly["Option"] == OPTION_NAMES[o]].iloc[0]
+        assert line["Total"] == usd(m["expected"])
+        assert line["Model / API"] == usd(m["parts"]["inference"])
+    assert not any("$-" in t or "-$" in t for t in [*text.split(), *map(str, frames)])
     assert at.button(key="FormSubmitter:assumptions_form-Apply assumptions")
+
+
+def test_fits_only_when_the_expected_cost_fits_and_flags_the_high_case(app, workspace_dir):
+    base = estimate(Answers.from_dict(JUSTIFYING)).to_dict()["budget"]["setup_usd"]
+    mid = round((base["expected"] + base["high"]) / 2, -2)
+    at = app()
+    answer(at, {**JUSTIFYING, "total_budget_usd": mid})
+    go(at, "costs")
+    tile = next(m for m in at.metric if m.label == "Budget fit")
+    assert tile.value == "fits" and "high case" in tile.delta and "over" in tile.delta
+    assert any("high case" in m.value for m in at.markdown)
+    go(at, "questionnaire")
+    answer(at, {"total_budget_usd": round(base["expected"] / 2, -2)})
+    go(at, "costs")
+    report = estimate(Answers.from_dict({**JUSTIFYING, "total_budget_usd":
+                                         round(base["expected"] / 2, -2)})).to_dict()  # fmt: skip
+    b = report["budget"]
+    assert b["option"] == report["recommendation"]
+    expected = "fits" if b["fits"] else f"short by {short_usd(b['shortfall_usd'])}"
+    assert _metric(at, "Budget fit") == expected
 
 
 def test_saved_overrides_change_the_numbers(app, workspace_dir):
@@ -35,9 +89,10 @@ def test_saved_overrides_change_the_numbers(app, workspace_dir):
     (workspace_dir / "default" / "assumptions.json").write_text(json.dumps(overrides))
     at = app("costs")
     cheaper = estimate(Answers(), load_assumptions(overrides=overrides)).to_dict()
-    expected = cheaper["costs"]["total"]["expected"]
-    assert expected != estimate(Answers()).to_dict()["costs"]["total"]["expected"]
-    assert _metric(at, "Up-front cost, expected") == f"${expected:,.0f}"
+    expected = cheaper["budget"]["setup_usd"]["expected"]
+    assert expected != estimate(Answers()).to_dict()["budget"]["setup_usd"]["expected"]
+    label = f"Set-up, {IN_TEXT[cheaper['recommendation']]}"
+    assert _metric(at, label) == f"${expected:,.0f}"
 
 
 def test_invalid_saved_overrides_are_reported_not_raised(app, workspace_dir):
@@ -71,3 +126,34 @@ def test_empty_cell_is_a_value_error_naming_the_figure():
     frame.loc[0, "expected"] = None
     with pytest.raises(ValueError, match=frame.loc[0, "key"]):
         overrides_from(frame, base, {})
+
+
+def test_measured_accuracy_on_the_project_feeds_the_verdict(app, workspace_dir):
+    """The baseline and the last comparison replace the assumed accuracy on every page."""
+    at = app()
+    answer(at, JUSTIFYING)
+    root = workspace_dir / "default"
+    choice = {"train": "t.csv", "text_col": "text", "label_col": "label", "split_id": "s1",
+              "task": "classification", "split_task": "classification"}  # fmt: skip
+    (root / "data.json").write_text(json.dumps(choice))
+    base = root / "results" / "baseline-s1"
+    base.mkdir(parents=True)
+    (base / "results.json").write_text(json.dumps({
+        "split_id": "s1", "knn": {"accuracy": 0.9}, "probe": {"accuracy": 0.95},
+        "best": {"method": "probe", "accuracy": 0.97}}))  # fmt: skip
+    (root / "comparison.json").write_text(
+        json.dumps({"split_id": "s1", "measured_accuracy": {"rag": 0.97, "fine_tune": 0.8}})
+    )
+    cli = subprocess.run(
+        [sys.executable, "-m", "advisor", "estimate", str(root / "answers.json"), "--json",
+         "--measured", "rag=0.97", "--measured", "fine_tune=0.8"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    expected = json.loads(cli.stdout)
+    assert expected["recommendation"] == "rag" and expected["evidence"]["changed"]
+    fresh = app("costs")  # a new session reads the project from disk
+    assert fresh.subheader[0].value == f"Verdict: {verdict_title(expected)}"
+    shown = " ".join(i.value for i in fresh.info).replace("\\", "")
+    assert expected["evidence"]["message"] in shown
+    go(fresh, "questionnaire")
+    assert any(s.value == f"Verdict: {verdict_title(expected)}" for s in fresh.subheader)

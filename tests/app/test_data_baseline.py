@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.app.conftest import REPO, errors
+from tests.app.conftest import REPO, errors, unescape
+from tests.app.helpers import choose_demo
 from ui.data_source import demo_path
 
 
@@ -12,8 +13,11 @@ def _success(at) -> list[str]:
     return [s.value for s in at.success]
 
 
-def test_demo_is_the_default_and_validates(app, workspace_dir):
+def test_a_new_project_starts_without_data_then_the_demo_validates(app, workspace_dir):
     at = app("data")
+    assert at.radio(key="data_source").value is None  # neither the demo nor an upload yet
+    assert "validate" not in [b.key for b in at.button]
+    choose_demo(at)
     assert at.radio(key="data_source").value.startswith("Built-in demo")
     assert at.selectbox(key="text_col").value == "text"
     assert at.selectbox(key="label_col").value == "category"
@@ -51,13 +55,13 @@ def test_malformed_upload_is_a_readable_error(app, workspace_dir):
     broken = b'text,label\n"an unterminated quote,billing\nok,refund\n'
     at.file_uploader(key="upload_train").set_value(("tickets.csv", broken, "text/csv")).run()
     assert not at.exception
-    assert (workspace_dir / "default" / "uploads" / "tickets.csv").exists()
+    assert list((workspace_dir / "default" / "uploads").glob("tickets*.csv"))
     assert errors(at), "a malformed CSV must produce an st.error"
     assert all("Traceback" not in e for e in errors(at))
 
 
 def test_wrong_label_column_is_explained(app):
-    at = app("data")
+    at = choose_demo(app("data"))
     at.selectbox(key="label_col").set_value("text").run()
     at.button(key="validate").click().run()
     assert not at.exception
@@ -81,3 +85,51 @@ def test_unsupported_file_type_is_rejected_by_the_widget(app):
     at = app("data")
     at.radio(key="data_source").set_value(at.radio(key="data_source").options[1]).run()
     assert set(at.file_uploader(key="upload_train").allowed_type) >= {".csv", ".jsonl", ".parquet"}
+
+
+def test_saved_results_show_every_baseline_and_the_best(app, workspace_dir):
+    """The result display (no model run): classic beside kNN and the probe, `best` named with
+    the way it was chosen, the learning curve's verdict."""
+    from core.metrics import classification_metrics
+
+    at = app("data")
+    choose_demo(at)
+    at.button(key="validate").click().run()
+    saved = json.loads((workspace_dir / "default" / "data.json").read_text())
+    gold = ["a", "b", "a", "b"]
+    block = classification_metrics(gold, ["a", "b", "a", "a"])
+    results = {
+        "task": "classification",
+        "n_train": 1600,
+        "n_test": 4,
+        "methods": ["knn", "probe", "classic"],
+        "knn": {"k": 5, "cv_score": 0.81, **block},
+        "probe": {"C": 30.0, "cv_score": 0.83, **block},
+        "classic": {"setting": "word C=1", "C": 1.0, "cv_score": 0.86, **block},
+        "best": {
+            "method": "classic",
+            "accuracy": 0.75,
+            "cv_accuracy": 0.86,
+            "name": "TF-IDF + linear SVM (classic)",
+            "by": "3-fold cross-validation accuracy on the training split",
+        },
+        "learning_curve": {
+            "method": "classic",
+            "points": [{"n_train": 800, "accuracy": 0.7}, {"n_train": 1600, "accuracy": 0.75}],
+            "verdict": "more labelled data would still help (+5.0 points per doubling)",
+        },
+        "split_id": saved["split_id"],
+        "warnings": [],
+    }
+    folder = workspace_dir / "default" / "results" / f"baseline-{saved['split_id']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results))
+    at.run()
+    assert not at.exception
+    table = " ".join(df.value.to_string() for df in at.dataframe)
+    for name in ("RAG baseline (kNN retrieval)", "Linear probe", "Classic TF-IDF + linear SVM"):
+        assert name in table
+    assert "word C=1" in table and "0.860" in table  # its CV-chosen setting and CV accuracy
+    best = [unescape(s) for s in _success(at) if "Best cheap baseline" in unescape(s)]
+    assert best and "TF-IDF" in best[0] and "cross-validation" in best[0]
+    assert any("would still help" in unescape(c.value) for c in at.caption)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from advisor import Answers, estimate
 from tests.app.conftest import go
-from tests.app.helpers import JUSTIFYING, answer
+from tests.app.helpers import JUSTIFYING, answer, choose_demo
 from ui.training import OVERRIDE_WARNING
 
 
 def _validated(at):
-    go(at, "data")
+    choose_demo(go(at, "data"))
     at.button(key="validate").click().run()
     assert not at.exception
     return go(at, "fine_tune")

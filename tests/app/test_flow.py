@@ -58,6 +58,14 @@ def test_upload_baseline_fine_tune_compare_runs(app, workspace_dir):
     _poll(at, lambda a: any(m.label == "Held-out accuracy" for m in a.metric), 180, "fine-tune")
 
     assert any(OVERRIDE_WARNING in w.value for w in at.warning)
+    run_dir = project / "runs" / run_id
+    final = json.loads((run_dir / "metrics.json").read_text())
+    # Answer speed measured as the baseline's is (batch of held-out texts, then one at a time).
+    assert final["items_per_s"] > 0 and final["latency_ms_per_item"] > 0
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3]  # a point every step
+    assert any("eval_loss" in r for r in rows)  # held-out loss beside the training loss
+    assert (run_dir / "prediction.json").exists()  # the prediction made before launch, kept
 
     go(at, "compare")
     assert not errors(at), errors(at)

@@ -75,3 +75,35 @@ def test_bad_project_name_is_an_error_not_a_crash(app):
     at.button(key="create_project").click().run()
     assert not at.exception
     assert any("project name" in e for e in errors(at))
+
+
+def _shown(elements) -> str:
+    """Text as the reader sees it (Markdown escapes removed)."""
+    return " ".join(e.value for e in elements).replace("\\", "")
+
+
+def test_the_plan_is_chosen_here_with_a_default_per_task(app, workspace_dir):
+    at = app()
+    assert at.selectbox(key="q_base_model").value == "auto"
+    assert "Llama-3.1-8B-Instruct" in at.selectbox(key="q_base_model").options
+    assert "all-MiniLM-L6-v2" in _shown(at.caption)  # classification: a small encoder
+    answer(at, {"task_type": "generation"})
+    assert "SmolLM2" in _shown(at.caption)  # generation: a small LLM
+    answer(at, {"base_model": "Llama-3.1-8B-Instruct", "examples_to_label": 3000})
+    saved = json.loads((workspace_dir / "default" / "answers.json").read_text())
+    assert saved["base_model"] == "Llama-3.1-8B-Instruct" and saved["examples_to_label"] == 3000
+    report = estimate(Answers.from_dict(saved)).to_dict()
+    assert "Llama" in _shown(at.caption)
+    assert report["plan"]["stand_in"] is True
+    go(at, "costs")
+    assert "stand" in _shown(at.caption)  # the trial runs a stand-in
+
+
+def test_verdict_reasons_are_grouped_for_and_against(app):
+    at = app()
+    answer(at, JUSTIFYING)
+    text = _shown(at.markdown)
+    report = estimate(Answers.from_dict(JUSTIFYING)).to_dict()
+    assert "Why fine" in text  # the group backing the verdict comes first
+    assert "Budget" in text and "best" in text and "worst" in text
+    assert report["recommendation"] == "fine_tune"

@@ -128,3 +128,50 @@ def test_fusion_declines_other_architectures():
     from rag_baseline.fastbert import fuse_bert
 
     assert fuse_bert(torch.nn.Linear(4, 4)) is None
+
+
+LONG = " ".join(TEXTS * 7)  # ~420 tokens: beyond the 256-token window
+
+
+def test_window_report_counts_texts_beyond_the_window(embedder):
+    report = embedder.window_report([*TEXTS, LONG], "chunk")
+    assert report["window_tokens"] == embedder.max_seq_length == 256
+    assert report["n_texts"] == len(TEXTS) + 1 and report["n_over_window"] == 1
+    assert report["longest_tokens"] > 400 and report["long_texts"] == "chunk"
+    lengths = embedder.token_lengths(TEXTS)
+    enc = embedder.st.tokenizer(TEXTS)["input_ids"]  # with [CLS]/[SEP], untruncated
+    assert lengths.tolist() == [len(ids) for ids in enc]
+
+
+def test_head_truncation_matches_sentence_transformers(embedder):
+    """ "head" keeps the first window of tokens, as sentence-transformers' own truncation does."""
+    reference = embedder.st.encode([LONG], normalize_embeddings=True)
+    head = embedder.encode([LONG], long_texts="head")
+    assert float(np.sum(head * reference)) > 0.999
+
+
+def test_chunking_is_the_weighted_mean_of_chunk_vectors(embedder):
+    short = embedder.encode(TEXTS, long_texts="head")
+    np.testing.assert_array_equal(embedder.encode(TEXTS, long_texts="chunk"), short)
+    chunked = embedder.encode([LONG], long_texts="chunk")[0]
+    tokenizer = embedder.st.tokenizer
+    ids = tokenizer(LONG, add_special_tokens=False)["input_ids"]
+    n = -(-len(ids) // 254)
+    size = -(-len(ids) // n)
+    parts = [ids[i : i + size] for i in range(0, len(ids), size)]
+    assert len(parts) == 2  # two equal chunks, not 254 + a short tail
+    vecs = embedder.encode([tokenizer.decode(p) for p in parts], long_texts="head")
+    mean = sum(len(p) * v for p, v in zip(parts, vecs))
+    mean /= np.linalg.norm(mean)
+    assert float(chunked @ mean) > 0.995  # decode/re-tokenise may differ by a token
+    assert float(chunked @ embedder.encode([LONG], long_texts="head")[0]) < 0.999
+
+
+def test_long_text_modes_are_cached_apart(embedder, tmp_path):
+    embedder.set_cache_dir(tmp_path)
+    head = embedder.encode([LONG], long_texts="head")
+    chunk = embedder.encode([LONG], long_texts="chunk")
+    assert not np.allclose(head, chunk)
+    np.testing.assert_array_equal(embedder.encode([LONG], long_texts="chunk"), chunk)
+    with pytest.raises(ValueError, match="long_texts"):
+        embedder.encode(["x"], long_texts="tail")

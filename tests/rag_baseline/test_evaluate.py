@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 
 import pytest
 
@@ -15,8 +16,9 @@ from rag_baseline.report import format_result
 
 METRIC_KEYS = {"accuracy", "macro_f1", "accuracy_ci95", "macro_f1_ci95", "per_class", "confusion"}
 TOP_KEYS = {
-    "task", "n_train", "n_test", "labels", "knn", "probe", "split_id", "split_path", "warnings",
-    "embed_s", "total_s", "items_per_s", "latency_ms_per_item", "index", "methods",
+    "task", "n_train", "n_test", "labels", "knn", "probe", "classic", "split_id", "split_path",
+    "warnings", "embed_s", "total_s", "items_per_s", "latency_ms_per_item", "index", "methods",
+    "best", "cv", "learning_curve", "window", "quick", "sample",
 }  # fmt: skip
 
 
@@ -44,8 +46,11 @@ def run(small_data, embedder, tmp_path_factory):
 def test_result_shape_and_scores(run):
     config, result, _ = run
     assert TOP_KEYS <= set(result)
-    assert result["task"] == "classification" and result["methods"] == ["knn", "probe"]
-    for method in ("knn", "probe"):
+    assert result["task"] == "classification"
+    assert result["methods"][:3] == ["knn", "probe", "classic"]
+    assert set(result["methods"]) <= {"knn", "probe", "classic", "combined"}
+    assert ("combined" in result["methods"]) == result["cv"]["combined_cv"]["kept"]
+    for method in result["methods"]:
         block = result[method]
         assert METRIC_KEYS <= set(block)
         lo, hi = block["accuracy_ci95"]
@@ -58,6 +63,27 @@ def test_result_shape_and_scores(run):
     assert result["items_per_s"] > 0 and result["latency_ms_per_item"] > 0
     assert result["total_s"] >= result["embed_s"] >= 0
     assert EvalConfig.from_dict(result["config"]) == config
+    assert result["quick"] is False and result["sample"] is None
+    classic = result["classic"]
+    assert classic["setting"] in classic["cv_accuracy"] and classic["fit_s"] >= 0
+
+
+def test_best_is_named_and_chosen_by_cv(run):
+    _, result, _ = run
+    best, cv = result["best"], result["cv"]
+    assert best["method"] in result["methods"] and best["name"]
+    assert cv["folds"] == 3 and set(cv["scores"]) == set(result["methods"])
+    assert best["cv_accuracy"] == max(cv["scores"].values())
+    assert best["accuracy"] == result[best["method"]]["accuracy"]
+    for method in result["methods"]:
+        assert result[method]["cv_score"] == cv["scores"][method]
+    curve = result["learning_curve"]
+    assert curve["method"] == best["method"]
+    assert curve["points"][-1] == {"n_train": result["n_train"], "accuracy": best["accuracy"]}
+    assert isinstance(curve["more_data_helps"], bool) and curve["verdict"]
+    window = result["window"]
+    assert window["window_tokens"] == 256 and window["n_over_window"] == 0
+    assert window["n_texts"] == result["n_train"] + result["n_test"]
 
 
 def test_progress_runs_from_zero_to_one(run):
@@ -75,11 +101,12 @@ def test_written_outputs_match_the_split(run):
     with open(f"{config.out_dir}/predictions.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     ds = load_dataset(config)
-    assert list(rows[0]) == ["id", "gold", "knn", "probe"]
+    assert list(rows[0]) == ["id", "gold", *result["methods"]]
     assert [r["id"] for r in rows] == ds.test_ids
     assert [r["gold"] for r in rows] == ds.test_labels
-    accuracy = sum(r["knn"] == r["gold"] for r in rows) / len(rows)
-    assert round(accuracy, 4) == result["knn"]["accuracy"]
+    for method in result["methods"]:
+        accuracy = sum(r[method] == r["gold"] for r in rows) / len(rows)
+        assert round(accuracy, 4) == result[method]["accuracy"]
 
 
 def test_repeat_run_hits_the_cache(run, embedder):
@@ -90,6 +117,34 @@ def test_repeat_run_hits_the_cache(run, embedder):
     assert second["cache_hits"] == first["n_embedded"]
     assert second["knn"]["accuracy"] == first["knn"]["accuracy"]
     assert second["probe"]["accuracy"] == first["probe"]["accuracy"]
+    assert second["classic"]["accuracy"] == first["classic"]["accuracy"]
+    assert second["best"] == first["best"]
+
+
+def test_quick_estimate_has_the_same_shape_on_a_sample(run, small_data, embedder, tmp_path):
+    _, full, _ = run
+    config = _config(small_data, tmp_path, quick=True, quick_train=120, quick_test=40)
+    quick = evaluate(config, embedder=embedder)
+    assert quick["quick"] is True
+    assert quick["sample"] == {"n_train": 120, "n_test": 40, "of_train": 300, "of_test": 100}
+    assert (quick["n_train"], quick["n_test"]) == (120, 40)
+    assert set(full) - {"combined"} <= set(quick)
+    for method in ("knn", "probe", "classic"):
+        assert set(full[method]) == set(quick[method])
+    assert quick["split_id"] == full["split_id"]  # a sample of the same saved split
+    counts = Counter(r["gold"] for r in _csv(tmp_path / "out" / "quick-predictions.csv"))
+    assert set(counts) == set(full["labels"]) and max(counts.values()) == 4  # stratified
+    assert not (tmp_path / "out" / "results.json").exists()  # the full run's file is untouched
+    assert (tmp_path / "out" / "quick-results.json").exists()
+    curve = quick["learning_curve"]
+    assert curve["points"][-1]["n_train"] == 120
+    assert curve["projected_at_full"]["n_train"] == 300
+    assert any("quick estimate" in w for w in quick["warnings"])
+
+
+def _csv(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def test_approximate_index_recall_is_reported(small_data, embedder, tmp_path):
@@ -134,6 +189,8 @@ def test_cli_json_is_one_object(small_data, tmp_path, capsys):
     )
     assert {"k", "accuracy", "macro_f1", "accuracy_ci95"} <= set(result["knn"])
     assert {"accuracy", "macro_f1", "accuracy_ci95"} <= set(result["probe"])
+    assert set(result["classic"]) >= {"accuracy", "macro_f1", "accuracy_ci95", "cv_score"}
+    assert result["best"]["method"] in result["methods"]
     assert "[100%] done" in err  # progress went to stderr
 
 
@@ -141,7 +198,7 @@ def test_readable_table(run):
     _, result, _ = run
     table = format_result(result)
     assert table.splitlines()[0].startswith("RAG baseline: classification")
-    for word in ("knn", "probe", "accuracy", "macro-F1", "95% CI", result["split_id"]):
+    for word in ("knn", "probe", "classic", "best", "accuracy", "macro-F1", result["split_id"]):
         assert word in table
     assert f"{result['knn']['accuracy']:.4f}" in table
 
@@ -158,4 +215,5 @@ def test_full_banking77(banking77_dir, embedder, tmp_path):
     assert result["n_train"] == 10003 and result["n_test"] == 3080
     assert result["knn"]["accuracy"] >= 0.90
     assert result["probe"]["accuracy"] >= 0.90
+    assert result["classic"]["accuracy"] >= 0.88
     assert len(result["leakage"]) > 0  # banking77 has a few verbatim train/test duplicates

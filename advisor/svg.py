@@ -1,10 +1,13 @@
 """Tiny self-contained SVG charts for the decision memo: it must open offline, in a mail client or
-a browser without JavaScript, so no vega runtime. Pure Python."""
+a browser without JavaScript, so no vega runtime. Pure Python; the app's colours
+(advisor.text.OPTION_COLORS / SYSTEM_COLORS)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+
+from advisor.text import OPTION_COLORS, SYSTEM_COLORS
 
 PALETTE = ("#1f6f8b", "#e07b39", "#5b8c5a", "#8e6bb5", "#c44e52")
 W, H = 640, 260
@@ -37,7 +40,7 @@ def interval_chart(rows: Sequence[Mapping], key: str, title: str) -> str:
     parts = []
     for i, r in enumerate(rows):
         y = TOP + 18 + 36 * i
-        c = PALETTE[i % len(PALETTE)]
+        c = SYSTEM_COLORS.get(r.get("key", ""), PALETTE[i % len(PALETTE)])
         a, b = r[f"{key}_ci95"]
         parts.append(
             f'<text x="{LEFT - 8}" y="{y + 4}" text-anchor="end">{escape(r["system"])}</text>'
@@ -60,8 +63,10 @@ def line_chart(
     names: Mapping[str, str],
     title: str,
     marker: float | None = None,
+    ruled_out: Sequence[str] = (),
 ) -> str:
-    """Cumulative cost lines over months; `marker` draws a dashed vertical line (break-even)."""
+    """Cumulative cost lines over months; `marker` draws a dashed vertical line (break-even);
+    options in `ruled_out` are dashed and say so in the legend."""
     months = list(series["month"])
     keys = [k for k in series if k != "month"]
     if not months or not keys:
@@ -71,13 +76,15 @@ def line_chart(
     y = lambda v: H - BOTTOM - v / top * (H - TOP - BOTTOM)  # noqa: E731
     parts = []
     for i, k in enumerate(keys):
-        c = PALETTE[i % len(PALETTE)]
+        c = OPTION_COLORS.get(k, PALETTE[i % len(PALETTE)])
+        dash = ' stroke-dasharray="6 4"' if k in ruled_out else ""
         pts = " ".join(f"{x(m):.1f},{y(v):.1f}" for m, v in zip(months, series[k]))
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"/>')
-        lx = LEFT + i * (W - LEFT) // len(keys)  # legend in one row under the chart
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
+        lx = 10 + i * (W - 10) // len(keys)  # legend in one row under the chart
+        name = names.get(k, k) + (" (ruled out)" if k in ruled_out else "")
         parts.append(
             f'<rect x="{lx}" y="{H + 4}" width="10" height="10" fill="{c}"/>'
-            f'<text x="{lx + 14}" y="{H + 13}">{escape(names.get(k, k))}</text>'
+            f'<text x="{lx + 14}" y="{H + 13}">{escape(name)}</text>'
         )
     for t in range(5):
         v = top * t / 4
@@ -91,6 +98,6 @@ def line_chart(
         parts.append(
             f'<line x1="{x(marker):.1f}" x2="{x(marker):.1f}" y1="{TOP}" y2="{H - BOTTOM}" '
             f'stroke="black" stroke-dasharray="4 4"/><text x="{x(marker) + 4:.1f}" y="{TOP + 10}">'
-            f"break-even {marker:.1f} mo</text>"
+            f"break-even {marker:.1f} months</text>"
         )
     return _frame(title, "".join(parts), H + 24)

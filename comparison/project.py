@@ -1,0 +1,118 @@
+"""Read a project folder of the app (ui/workspace.py layout) for the comparison and the memo:
+
+<project>/answers.json, assumptions.json, data.json (split_id)
+<project>/results/baseline-<split>/results.json + predictions.csv
+<project>/runs/<run_id>/metrics.json + predictions.csv + config.json
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from advisor import Answers, Assumptions, load_assumptions
+from advisor.jsonio import read
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    name: str
+    answers: Answers
+    assumptions: Assumptions
+    baseline: dict[str, Any] | None
+    baseline_csv: Path | None
+    run_id: str | None
+    final: dict[str, Any] | None
+    run_csv: Path | None
+    config: dict[str, Any]
+
+
+def save_comparison(comp: dict[str, Any], project_root: str | Path) -> Path:
+    """Write `<project>/comparison.json` atomically (read by `python -m advisor memo --project`)."""
+    path = Path(project_root) / "comparison.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(comp, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _optional(path: Path, what: str) -> Any:
+    return read(path, what) if path.exists() else None
+
+
+def load_project(root: str | Path, run_id: str | None = None) -> ProjectFiles:
+    """Answers, assumption overrides, the baseline on the chosen split and a completed run
+    (the newest with metrics on that split unless `run_id`). ValueError names the file."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such project folder")
+    answers = Answers.from_dict(_optional(root / "answers.json", "answers") or {})
+    overrides = _optional(root / "assumptions.json", "assumption overrides") or {}
+    assumptions = load_assumptions(overrides=overrides)
+    data = _optional(root / "data.json", "data choice") or {}
+    split = data.get("split_id") if isinstance(data, dict) else None
+    base_dir = root / "results" / f"baseline-{split}"
+    baseline = _optional(base_dir / "results.json", "baseline results") if split else None
+    base_csv = base_dir / "predictions.csv"
+    runs = root / "runs"
+    chosen, final = None, None
+    candidates = [runs / run_id] if run_id else sorted(
+        (p for p in runs.glob("*") if (p / "metrics.json").exists()),
+        key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
+    for path in candidates:
+        metrics = _optional(path / "metrics.json", "run metrics")
+        if metrics is None:
+            raise ValueError(f"{path}: no metrics.json; the run has not completed")
+        if not split or metrics.get("split_id", split) == split:
+            chosen, final = path, metrics
+            break
+    config = (_optional(chosen / "config.json", "run config") or {}) if chosen else {}
+    return ProjectFiles(
+        name=root.name,
+        answers=answers,
+        assumptions=assumptions,
+        baseline=baseline if isinstance(baseline, dict) else None,
+        baseline_csv=base_csv if base_csv.exists() else None,
+        run_id=chosen.name if chosen else None,
+        final=final,
+        run_csv=chosen / "predictions.csv" if chosen else None,
+        config=config if isinstance(config, dict) else {},
+    )
+
+
+def measured_accuracy(root: str | Path, split_id: str) -> dict[str, float]:
+    """What the project measured on its saved split, for the advisor's `measured_accuracy`:
+    "rag" from the baseline's best cheap method (its `best`, else the better of kNN and the
+    probe; exact match for generation), "fine_tune" from the last saved comparison on the same
+    split. Missing or unreadable files give {} (the assumptions stay)."""
+    root, out = Path(root), {}
+    if not split_id:
+        return out
+    try:
+        base = _optional(root / "results" / f"baseline-{split_id}" / "results.json", "baseline")
+        comp = _optional(root / "comparison.json", "comparison")
+    except ValueError:
+        return out
+    if isinstance(base, dict):
+        metric = "exact_match" if base.get("task") == "generation" else "accuracy"
+        best = base.get("best")
+        keys = ("knn", "probe", "rag", "nearest")
+        scores = (
+            [best.get("accuracy")]
+            if isinstance(best, dict)
+            else [(base.get(k) or {}).get(metric) for k in keys]
+        )
+        scores = [v for v in scores if _fraction(v)]
+        if scores:
+            out["rag"] = float(max(scores))
+    if isinstance(comp, dict) and comp.get("split_id") == split_id:
+        ft = (comp.get("measured_accuracy") or {}).get("fine_tune")
+        if _fraction(ft):
+            out["fine_tune"] = float(ft)
+    return out
+
+
+def _fraction(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1

@@ -1,0 +1,46 @@
+"""ThreadChoice: a large CPU job keeps whichever thread count ran its trial batches faster."""
+
+from __future__ import annotations
+
+import time
+
+from rag_baseline.threads import ThreadChoice
+
+
+class _FakeTorch:
+    def __init__(self, threads: int, slow_threads: int):
+        self.threads, self.slow = threads, slow_threads
+        self.history: list[int] = []
+
+    def get_num_threads(self) -> int:
+        return self.threads
+
+    def set_num_threads(self, n: int) -> None:
+        self.threads = n
+        self.history.append(n)
+
+
+def _run(torch: _FakeTorch, n_batches: int) -> int:
+    choice = ThreadChoice(torch, n_batches, on_cpu=True)
+    for number in range(n_batches):
+        with choice.timed(number, tokens=1000):
+            time.sleep(0.02 if torch.threads == torch.slow else 0.002)
+    return choice.restore()
+
+
+def test_keeps_one_thread_when_all_cores_are_slower():
+    torch = _FakeTorch(2, slow_threads=2)  # busy cores: two threads stall
+    assert _run(torch, 20) == 1
+    assert torch.history[:5] == [2, 1, 2, 1, 1] and torch.threads == 2  # restored
+
+
+def test_keeps_all_cores_when_they_are_faster():
+    torch = _FakeTorch(2, slow_threads=1)
+    assert _run(torch, 20) == 2 and torch.threads == 2
+
+
+def test_small_jobs_and_one_core_skip_the_trial():
+    torch = _FakeTorch(2, slow_threads=2)
+    assert _run(torch, 5) == 2 and torch.history == [2]  # only the restore
+    single = _FakeTorch(1, slow_threads=1)
+    assert _run(single, 20) == 1 and single.history == [1]
