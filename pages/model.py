@@ -86,7 +86,8 @@ with download:
     with c2:
         model.download_export(run_dir, merged=True)
     with st.expander("Model card (README.md)", expanded=True):
-        st.markdown(model.card(run_dir))
+        # As text: the card holds user strings (label names, file names) that Markdown would act on.
+        st.code(model.card(run_dir), language="markdown", wrap_lines=True)
     st.caption(
         f"From a terminal: `python -m trainer export --run {run_id} --runs-dir "
         f"{project.runs_dir} --out my-model [--merged]`"

@@ -5,7 +5,7 @@ Run:
         [--text-col text] [--label-col label] [--task classification|generation] \\
         [--embedder shipped:all-MiniLM-L6-v2|ID|DIR] [--generator ID|DIR|FILE.gguf] \\
         [--k K] [--no-cache] [--drop-leakage] [--long-texts chunk|head] [--out DIR] [--json]
-        [--quick [--quick-train 2000] [--quick-test 1000]]
+        [--quick [--quick-train 1000] [--quick-test 500]]
     python -m rag_baseline validate --train train.csv [--test test.csv] [--json]
 
 `evaluate` embeds the texts (cached under .cache/embeddings unless --no-cache), then scores

@@ -15,7 +15,7 @@ import numpy as np
 
 from core.metrics import classification_metrics
 from core.split import Dataset
-from rag_baseline.classic import Setting, fit_classic, run_classic
+from rag_baseline.classic import BLOCKS, Setting, TermCounts, fit_rows, run_classic
 from rag_baseline.classify import (
     PROBE_MAX_ITER,
     choose_k,
@@ -77,7 +77,7 @@ def run_classification(
     say(0.8, "fitting the linear probe")
     probe, probe_logits, probe_oof = _probe(inp, probe_c, splits)
     say(0.84, "fitting the classic TF-IDF model")
-    block, classic_pred, classic_oof, classic_scores = run_classic(
+    block, classic_pred, classic_oof, classic_scores, counts = run_classic(
         ds.train_texts, codes, classes, ds.test_texts, splits
     )
     block["cv_score"] = max(block["cv_accuracy"].values()) if block["cv_accuracy"] else None
@@ -100,7 +100,7 @@ def run_classification(
     best = choose_best(methods, len(splits))
     say(0.94, f"learning curve of {best['method']}")
     curve = learning_curve(
-        _scorer(best["method"], inp, methods),
+        _scorer(best["method"], inp, methods, counts),
         ds.train_labels,
         methods[best["method"]]["accuracy"],
         best["method"],
@@ -138,10 +138,14 @@ def _probe(inp: Inputs, C: float, splits) -> tuple[dict, np.ndarray, np.ndarray 
     return block, logits, oof
 
 
-def _scorer(method: str, inp: Inputs, methods: dict) -> Callable[[np.ndarray], float]:
-    """Held-out accuracy of `method` refit on training rows `rows` (for the learning curve)."""
+def _scorer(
+    method: str, inp: Inputs, methods: dict, counts: TermCounts
+) -> Callable[[np.ndarray], float]:
+    """Held-out accuracy of `method` refit on training rows `rows` (for the learning curve);
+    the classic model reweights the counts of the full run, the test texts are counted once."""
     n_classes, test_codes = len(inp.classes), inp.test_codes
-    texts = inp.ds.train_texts
+    setting = Setting(methods["classic"]["features"], methods["classic"]["C"])
+    test_counts: dict = {}
 
     def probe_logits(rows: np.ndarray) -> np.ndarray:
         C = methods["probe"]["C"]
@@ -151,10 +155,10 @@ def _scorer(method: str, inp: Inputs, methods: dict) -> Callable[[np.ndarray], f
         return inp.test_vecs @ coef.T + b
 
     def classic_scores(rows: np.ndarray) -> np.ndarray:
-        block = methods["classic"]
-        setting = Setting(block["features"], block["C"])
-        model = fit_classic([texts[i] for i in rows], inp.codes[rows], inp.classes, setting)
-        return model.scores(inp.ds.test_texts)
+        if not test_counts:
+            test_counts.update(counts.transform(inp.ds.test_texts, BLOCKS[setting.features]))
+        model = fit_rows(counts, rows, inp.codes, inp.classes, setting)
+        return model.scores_of(model.vectorizer.of_counts(test_counts))
 
     def score(rows: np.ndarray) -> float:
         if method == "knn":

@@ -135,9 +135,16 @@ class Embedder:
         self.n_encoded = 0
         self.n_cache_hits = 0
         self.threads_used = torch.get_num_threads()  # of the last fast-path run
-        self._files = model_fingerprint(target)
+        self._target = target
+        self._fingerprint: str | None = None  # of the model files, on first use (cache keys)
         self.cache_dir: Path | None = None
         self.set_cache_dir(cache_dir)
+
+    @property
+    def _files(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = model_fingerprint(self._target)
+        return self._fingerprint
 
     @property
     def space(self) -> str:

@@ -36,6 +36,7 @@ __all__ = ["EvalConfig", "evaluate", "load_dataset"]
 
 Progress = Callable[[float, str], None]
 THROUGHPUT_SAMPLE = 128  # test items re-run uncached to measure items/s
+QUICK_THROUGHPUT_SAMPLE = 32  # the same in a quick estimate (seconds count there)
 LATENCY_SAMPLE = 5  # test items run one at a time to measure latency (median reported)
 
 
@@ -149,7 +150,8 @@ def evaluate(
                 say=say,
                 full_size=sample["of_train"] if sample else None,
             )
-            timing = _serving_speed(embedder, index, ds, methods["knn"]["k"])
+            n_speed = QUICK_THROUGHPUT_SAMPLE if config.quick else THROUGHPUT_SAMPLE
+            timing = _serving_speed(embedder, index, ds, methods["knn"]["k"], n_speed)
     say(0.98, "writing results")
     k = methods["rag" if generation else "knn"]["k"]
     index_info = index_report(index, train_vecs, test_vecs, k)
@@ -253,10 +255,13 @@ def _generation(
     return methods, {"rag": rag, "nearest": nearest}, timing
 
 
-def _serving_speed(embedder: Embedder, index: VectorIndex, ds: Dataset, k: int) -> dict:
-    """kNN answer speed, uncached: batch throughput and one-at-a-time latency on test items."""
+def _serving_speed(
+    embedder: Embedder, index: VectorIndex, ds: Dataset, k: int, n_batch: int = THROUGHPUT_SAMPLE
+) -> dict:
+    """kNN answer speed, uncached: batch throughput (`n_batch` test items) and one-at-a-time
+    latency on test items."""
     codes, classes = encode_labels(ds.train_labels)
-    texts = ds.test_texts[:THROUGHPUT_SAMPLE]
+    texts = ds.test_texts[:n_batch]
     t0 = time.perf_counter()
     sims, ids = index.search(embedder.encode(texts, use_cache=False), k)
     knn_vote(sims, ids, codes, len(classes), k)

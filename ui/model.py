@@ -53,8 +53,9 @@ def summary(run_dir: Path, final: Mapping[str, Any] | None) -> str:
         else f"held-out exact match {final.get('exact_match', float('nan')):.3f}"
     )
     return (
-        f"**{meta['task'].capitalize()}** with `{meta['base_model']}` ({meta.get('method')}) · "
-        f"{final.get('n_train', '?')} training examples · split `{meta.get('split_id')}` · "
+        f"**{plain(meta['task']).capitalize()}** with {plain(meta['base_model'])} "
+        f"({plain(meta.get('method'))}) · {final.get('n_train', '?')} training examples · "
+        f"split {plain(meta.get('split_id'))} · "
         f"{score}"
     )
 

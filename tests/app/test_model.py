@@ -116,7 +116,7 @@ def test_download_tab_offers_adapter_merged_and_the_card(open_model, trained):
     assert not at.exception and not errors(at)
     assert "dl_merged" in {d.key for d in at.get("download_button")}
     assert (trained / "default" / "runs" / RUN / "exports" / f"{RUN}-merged.zip").exists()
-    card = " ".join(m.value for m in at.markdown)
+    card = " ".join(c.value for c in at.code)  # shown as text: it holds user strings
     assert "shipped:all-MiniLM-L6-v2" in card and "Split id" in card and "Accuracy" in card
 
 
