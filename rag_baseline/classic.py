@@ -47,10 +47,14 @@ class Setting:
         return f"{self.features} C={self.C:g}"
 
 
-def candidates(train_texts: Sequence[str]) -> list[Setting]:
-    """Settings the CV tries: word n-grams always, char n-grams too when the data is small."""
+def candidates(train_texts: Sequence[str], scale: float = 1.0) -> list[Setting]:
+    """Settings the CV tries: word n-grams always, char n-grams too when the data is small.
+
+    `scale`: the full training split's size over this one's (a quick estimate's sample tries
+    what the full run would, so it neither pays for char n-grams the full run skips nor
+    predicts a model the full run cannot pick)."""
     feature_sets: list[Features] = ["word"]
-    if sum(len(t) for t in train_texts) <= CHAR_BUDGET:
+    if scale * sum(len(t) for t in train_texts) <= CHAR_BUDGET:
         feature_sets.append("word+char")
     return [Setting(f, c) for f in feature_sets for c in C_CANDIDATES]
 
@@ -233,14 +237,16 @@ def run_classic(
     classes: Sequence[str],
     test_texts: Sequence[str],
     splits: list[tuple[np.ndarray, np.ndarray]],
+    scale: float = 1.0,
 ) -> tuple[dict, list[str], np.ndarray | None, np.ndarray, TermCounts]:
-    """CV-chosen classic model, refit on all training data and applied to the test texts.
+    """CV-chosen classic model, refit on all training data and applied to the test texts
+    (`scale` as in `candidates`).
 
     Returns (block of settings and timings, test predictions, out-of-fold scores or None,
     test scores (n_test, n_classes), the training counts for refits on subsets).
     """
     t0 = time.perf_counter()
-    settings = candidates(train_texts)
+    settings = candidates(train_texts, scale)
     counts = TermCounts(train_texts, _features(settings))
     count_s = time.perf_counter() - t0
     setting, cv_scores, oof = cv_classic(counts, train_codes, classes, splits, settings)

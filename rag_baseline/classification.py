@@ -78,7 +78,12 @@ def run_classification(
     probe, probe_logits, probe_oof = _probe(inp, probe_c, splits)
     say(0.84, "fitting the classic TF-IDF model")
     block, classic_pred, classic_oof, classic_scores, counts = run_classic(
-        ds.train_texts, codes, classes, ds.test_texts, splits
+        ds.train_texts,
+        codes,
+        classes,
+        ds.test_texts,
+        splits,
+        (full_size or len(codes)) / len(codes),
     )
     block["cv_score"] = max(block["cv_accuracy"].values()) if block["cv_accuracy"] else None
     say(0.9, "bootstrapping confidence intervals")

@@ -140,3 +140,38 @@ def test_learning_curve_sizes_never_repeat():
     curve = learning_curve(lambda rows: 0.5, labels, 0.6, "knn")
     sizes = [p["n_train"] for p in curve["points"]]
     assert sizes == sorted(set(sizes)) and sizes[-1] == 100
+
+
+@pytest.mark.parametrize("features", ["word", "word+char"])
+def test_counted_once_features_equal_a_vectorizer_fitted_on_the_rows(texts, features):
+    """Reweighting shared counts on a subset gives the model a TfidfVectorizer (+ FeatureUnion)
+    fitted on that subset alone would give: same decision values on the test texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.svm import LinearSVC
+
+    from rag_baseline.classic import TermCounts, fit_rows
+
+    train, y_train, test, _ = texts
+    codes, classes = encode_labels(y_train)
+    rows = np.sort(np.random.default_rng(0).choice(len(train), len(train) // 2, replace=False))
+    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+    char = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32
+    )
+    vec = word if features == "word" else FeatureUnion([("word", word), ("char", char)])
+    X = vec.fit_transform([train[i] for i in rows])
+    reference = (
+        LinearSVC(C=1.0, tol=1e-3).fit(X, codes[rows]).decision_function(vec.transform(test))
+    )
+    model = fit_rows(TermCounts(train, [features]), rows, codes, classes, Setting(features, 1.0))
+    ours = model.scores(test)[:, model.columns]
+    assert np.abs(ours - reference).max() < 5e-3
+    assert (ours.argmax(1) == reference.argmax(1)).mean() >= 0.99
+
+
+def test_a_sample_tries_the_candidates_of_its_full_split():
+    sample = ["refund please, the card did not arrive"] * 100  # ~4k characters
+    assert {s.features for s in candidates(sample)} == {"word", "word+char"}
+    scale = 2 * CHAR_BUDGET / sum(len(t) for t in sample)  # the full split is over the budget
+    assert {s.features for s in candidates(sample, scale)} == {"word"}
