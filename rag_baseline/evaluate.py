@@ -30,7 +30,7 @@ from rag_baseline.generate import Generator, max_new_tokens_for, nearest_answers
 from rag_baseline.index import VectorIndex, build_index, index_report
 from rag_baseline.quick import stratified_sample
 from rag_baseline.select import choose_best
-from rag_baseline.threads import threads_like
+from rag_baseline.threads import measured_threads
 
 __all__ = ["EvalConfig", "evaluate", "load_dataset"]
 
@@ -138,7 +138,7 @@ def evaluate(
         methods, preds, timing = _generation(config, ds, index, test_vecs, generator, progress)
         chosen = {"best": choose_best(methods, 0)}
     else:
-        with threads_like(embedder):  # one thread when the embedding found the cores busy
+        with measured_threads():  # one thread when the cores are busy right now
             methods, preds, chosen = run_classification(
                 ds,
                 train_vecs,

@@ -1,7 +1,7 @@
 """Thread count for CPU inference on a shared machine: all cores or one, whichever is faster now.
 
-Used by `rag_baseline.embed.Embedder` for large jobs; the process-wide torch setting is restored
-when the job ends.
+Used by `rag_baseline.embed.Embedder` for large jobs and (`measured_threads`) for the CV and fits
+after the embedding; the process-wide torch setting is restored when the job ends.
 """
 
 from __future__ import annotations
@@ -53,13 +53,54 @@ class ThreadChoice:
         return self.chosen
 
 
+PROBE_ROUNDS = 3  # alternations of all cores / one thread in `faster_thread_count`
+PROBE_PRODUCTS = 8  # small matrix products per setting and round (~0.5 ms each on one core)
+ALL_CORES_MARGIN = 0.8  # all cores must take under this share of one thread's time to be kept
+
+
+def _probe_work(torch):
+    x, w = torch.randn(1024, 384), torch.randn(384, 96)  # a probe/CV-sized product
+
+    def work() -> None:
+        for _ in range(PROBE_PRODUCTS):
+            (x @ w).sum()
+
+    return work
+
+
+def faster_thread_count(torch, work=None) -> int:
+    """All cores or one, whichever runs a burst of small matrix products faster right now.
+
+    The CV and probe fits after the embedding are many small ops; with a core busy elsewhere
+    each waits for a descheduled OpenMP thread (measured under load: an L-BFGS probe fit took
+    29-32 s at 2 threads against 3.5-6 s at one). The embedder's own choice can be a minute
+    old or absent (all vectors from the cache), so this ~50 ms probe decides; ties go to one.
+    """
+    start = torch.get_num_threads()
+    if start <= 1:
+        return start
+    work = work or _probe_work(torch)
+    spent = {start: 0.0, 1: 0.0}
+    try:
+        for _ in range(PROBE_ROUNDS):
+            for n in (start, 1):
+                torch.set_num_threads(n)
+                t0 = time.perf_counter()
+                work()
+                spent[n] += time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(start)
+    return start if spent[start] < ALL_CORES_MARGIN * spent[1] else 1
+
+
 @contextmanager
-def threads_like(embedder):
-    """torch threads as the embedder's last run chose, for the CPU work that follows it."""
+def measured_threads():
+    """torch threads for the CPU work after the embedding: all cores or one, as measured now
+    (`faster_thread_count`); the process setting is restored."""
     import torch
 
     start = torch.get_num_threads()
-    torch.set_num_threads(min(start, max(1, int(getattr(embedder, "threads_used", start)))))
+    torch.set_num_threads(faster_thread_count(torch))
     try:
         yield
     finally:

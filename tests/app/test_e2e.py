@@ -195,7 +195,9 @@ def _fine_tune(page, workspace) -> str:
     assert end.first.inner_text().startswith("completed"), end.first.inner_text()
     page.get_by_text("Held-out accuracy").wait_for()
     page.get_by_text("predicted before launch").first.wait_for(state="attached")
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1  # one loss chart
+    loss_chart = page.locator('[data-testid="stVegaLiteChart"]')
+    loss_chart.first.wait_for(timeout=60_000)
+    assert loss_chart.count() == 1  # one loss chart
     no_error(page)
     no_exception(page)
     shot(page, "06-fine-tune-done", doc="fine-tune")
@@ -274,7 +276,9 @@ def _cancel_and_resume(page, workspace, first_run: str) -> None:
     assert _status_text(page).startswith("cancelled")
     assert "python -m trainer" not in page.content()
     no_error(page)
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=60_000)  # drawn after the rerun settles; slow under load
+    assert charts.count() == 1
     status = (workspace / "default" / "runs" / run_id / "status.json").read_text()
     assert f'"step": {step}' in status
     checkpoints = (workspace / "default" / "runs" / run_id / "checkpoints").glob("step-*")

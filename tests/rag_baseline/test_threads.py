@@ -44,3 +44,21 @@ def test_small_jobs_and_one_core_skip_the_trial():
     assert _run(torch, 5) == 2 and torch.history == [2]  # only the restore
     single = _FakeTorch(1, slow_threads=1)
     assert _run(single, 20) == 1 and single.history == [1]
+
+
+def _probe_with(torch: _FakeTorch):
+    def work() -> None:
+        time.sleep(0.01 if torch.threads == torch.slow else 0.001)
+
+    return work
+
+
+def test_fits_after_the_embedding_use_one_thread_when_all_cores_stall():
+    from rag_baseline.threads import faster_thread_count
+
+    busy = _FakeTorch(2, slow_threads=2)
+    assert faster_thread_count(busy, _probe_with(busy)) == 1 and busy.threads == 2
+    quiet = _FakeTorch(2, slow_threads=1)
+    assert faster_thread_count(quiet, _probe_with(quiet)) == 2 and quiet.threads == 2
+    single = _FakeTorch(1, slow_threads=2)
+    assert faster_thread_count(single, _probe_with(single)) == 1 and single.history == []
