@@ -264,7 +264,7 @@ def _cancel_and_resume(page, workspace, first_run: str) -> None:
         page.wait_for_timeout(500)
     (run_id,) = runs - {first_run}
     wait_status(page, r"^running \(training\) · step [1-9]\d+ of 300", 180)  # a loss point
-    page.get_by_role("button", name="Cancel", exact=True).click()
+    page.get_by_role("button", name="Cancel", exact=True, disabled=False).first.click()
     page.get_by_text("The checkpoint of step").first.wait_for(timeout=120_000)
     wait_idle(page)
     # The view stays on this run; the cancel is information, not an error; one loss chart.
@@ -285,12 +285,14 @@ def _cancel_and_resume(page, workspace, first_run: str) -> None:
     assert step in [int(p.name.split("-")[1]) for p in checkpoints]
     shot(page, "10-fine-tune-cancelled", doc="fine-tune-cancelled")
 
-    page.get_by_role("button", name="Resume", exact=True).click()
+    page.get_by_role("button", name="Resume", exact=True, disabled=False).first.click()
     # It continues from the checkpoint (on a quiet machine it may finish before we look again).
     resumed = wait_status(page, r"^(running|completed)", 120)
     assert run_id in selected(page, "Training run")
     if resumed.startswith("running"):
-        page.get_by_role("button", name="Cancel", exact=True).click()  # leave nothing behind
+        page.get_by_role(
+            "button", name="Cancel", exact=True, disabled=False
+        ).first.click()  # leave nothing behind
         final = wait_status(page, r"^(cancelled|completed)", 120)
     else:
         final = resumed
