@@ -217,15 +217,10 @@ def load_assumptions(
 
 
 def _read_user_file(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: assumptions file not found") from None
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read assumptions file ({e.strerror})") from None
-    if path.suffix.lower() == ".json":
-        from advisor.jsonio import loads
+    from advisor.jsonio import loads, read_bytes
 
+    raw = read_bytes(path, "assumptions file")
+    if path.suffix.lower() == ".json":
         data = loads(raw, str(path))
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object of figures")

@@ -40,16 +40,20 @@ def loads(text: str | bytes, name: str = "input") -> Any:
         raise ValueError(f"{name}: JSON nested too deeply") from None
 
 
-def read(path: str | Path, what: str = "file") -> Any:
-    """Read and parse a JSON file; errors name the file."""
+def read_bytes(path: str | Path, what: str = "file") -> bytes:
+    """The bytes of a user's file; a missing or unreadable file is one line naming it."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise ValueError(f"{p}: {what} not found") from None
     except OSError as e:
         raise ValueError(f"{p}: cannot read {what} ({e.strerror})") from None
-    return loads(raw, str(p))
+
+
+def read(path: str | Path, what: str = "file") -> Any:
+    """Read and parse a JSON file; errors name the file."""
+    return loads(read_bytes(path, what), str(path))
 
 
 class _KeyError(ValueError):
