@@ -126,11 +126,17 @@ def _memo(args: argparse.Namespace) -> None:
     )
     comp = read_json(comp_path, "comparison file") if comp_path else None
     measured = _parse_measured(args.measured)
+    by: dict = {}
     if comp is not None:
         if not isinstance(comp, dict) or not isinstance(comp.get("report"), dict):
             raise InputError(f"{comp_path}: not a comparison (`python -m comparison DIR --json`)")
-        measured = {**comp.get("measured_accuracy", {}), **measured}
-    report = estimate(answers, assumptions, measured).to_dict()
+        saved = comp.get("measured_accuracy", {})
+        evidence = comp["report"].get("evidence")
+        named = evidence.get("measured_by") if isinstance(evidence, dict) else None
+        if isinstance(named, dict):  # what measured each figure, unless given on the line
+            by = {k: str(v) for k, v in named.items() if k in saved and k not in measured}
+        measured = {**saved, **measured}
+    report = estimate(answers, assumptions, measured, by).to_dict()
     if comp is not None and comp["report"].get("recommendation") != report["recommendation"]:
         raise InputError(
             f"{comp_path}: made from other answers or figures (its verdict is "

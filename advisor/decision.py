@@ -84,13 +84,25 @@ def _cost_reason(
 
 
 def evidence(
-    assumed: Verdict, measured_rec: Verdict, measured: Mapping[str, float], metric: str = ""
+    assumed: Verdict,
+    measured_rec: Verdict,
+    measured: Mapping[str, float],
+    metric: str = "",
+    sources: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What the measured accuracy did to the verdict, in one sentence."""
+    """What the measured accuracy did to the verdict, in one sentence. `sources` names what
+    measured an option (the RAG option's figure may come from a linear probe or TF-IDF model,
+    whichever cheap baseline cross-validation picked), so the sentence says which."""
     if not measured:
         return {"measured": {}, "changed": False, "assumed_recommendation": assumed,
                 "message": ""}  # fmt: skip
-    parts = ", ".join(f"{NAMES[o] if o != 'rag' else 'RAG'} {v:.2f}" for o, v in measured.items())
+    sources = sources or {}
+
+    def part(o: str, v: float) -> str:
+        name = NAMES[o] if o != "rag" else "RAG"
+        return f"{name} ({sources[o]}) {v:.2f}" if sources.get(o) else f"{name} {v:.2f}"
+
+    parts = ", ".join(part(o, v) for o, v in measured.items())
     label = f"measured{' ' + metric if metric else ''}: {parts}"
     if measured_rec != assumed:
         msg = (
@@ -100,7 +112,8 @@ def evidence(
     else:
         msg = f"{label[0].upper()}{label[1:]} → the verdict stays {NAMES[measured_rec]}."
     return {"measured": dict(measured), "changed": measured_rec != assumed,
-            "assumed_recommendation": assumed, "message": msg}  # fmt: skip
+            "assumed_recommendation": assumed, "message": msg,
+            "measured_by": {o: sources[o] for o in measured if sources.get(o)}}  # fmt: skip
 
 
 def _usd(x: float) -> str:

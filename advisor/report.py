@@ -155,12 +155,15 @@ def estimate(
     answers: Answers | Mapping[str, Any],
     assumptions: Assumptions | None = None,
     measured_accuracy: Mapping[str, float] | None = None,
+    measured_by: Mapping[str, str] | None = None,
 ) -> Report:
     """Run the advisor. `answers` may be a dict (validated like the CLI's JSON file).
 
     measured_accuracy: accuracy measured on the user's data per option, e.g.
     {"rag": 0.91, "fine_tune": 0.94}; it replaces the assumed accuracy, the verdict is
-    recomputed, and `evidence` says whether it changed. Raises ValueError naming the key.
+    recomputed, and `evidence` says whether it changed. measured_by: what measured each,
+    e.g. {"rag": "Linear probe on embeddings"}, named in the evidence sentence.
+    Raises ValueError naming the key.
     """
     if not isinstance(answers, Answers):
         answers = Answers.from_dict(answers)
@@ -177,7 +180,7 @@ def estimate(
         rules=results,
         decision=decision,
         measured_accuracy=measured,
-        evidence=evidence(assumed, decision.recommendation, measured),
+        evidence=evidence(assumed, decision.recommendation, measured, sources=measured_by),
     )
 
 

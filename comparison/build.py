@@ -17,6 +17,7 @@ NAMES = {
     "knn": "RAG baseline (kNN)",
     "probe": "Linear probe",
     "classic": "TF-IDF linear model",
+    "combined": "Probe + TF-IDF combined",
     "rag": "RAG baseline (few-shot)",
     "nearest": "Nearest answer",
     "fine_tune": "Trial fine-tune",
@@ -40,8 +41,8 @@ class Kind:
 
 
 KINDS = {
-    "classification": Kind(("knn", "probe", "classic"), "gold", "accuracy", "macro_f1",
-                           ("Accuracy", "Macro-F1")),
+    "classification": Kind(("knn", "probe", "classic", "combined"), "gold", "accuracy",
+                           "macro_f1", ("Accuracy", "Macro-F1")),
     "generation": Kind(("rag", "nearest"), "reference", "exact_match", "token_f1",
                        ("Exact match", "Token F1")),
 }  # fmt: skip
@@ -168,6 +169,16 @@ def _system(kind: Kind, key: str, m: Mapping, timing: Mapping, price: float | No
                   timing.get("latency_ms_per_item"), usd_per_1000(ms, price))  # fmt: skip
 
 
+def measured_by(baseline: Mapping[str, Any], best: str) -> dict[str, str]:
+    """What measured the advisor's figures: the best cheap baseline by name (the baseline's own
+    words when it chose that method) for "rag", the trial run for "fine_tune"."""
+    own = baseline.get("best")
+    name = NAMES.get(best, best)
+    if isinstance(own, Mapping) and own.get("method") == best and isinstance(own.get("name"), str):
+        name = own["name"]
+    return {"rag": f"best cheap baseline: {name}", "fine_tune": NAMES["fine_tune"]}
+
+
 def best_baseline(baseline: Mapping[str, Any], keys: tuple[str, ...], metric: str) -> str:
     """The baseline's own `best` when it names one we have, else the best score."""
     best = baseline.get("best")
@@ -229,7 +240,8 @@ def build(
         )
     best = best_baseline(baseline, keys, kind.metric)
     measured = {"rag": float(baseline[best][kind.metric]), "fine_tune": float(final[kind.metric])}
-    report = estimate(answers, assumptions, measured_accuracy=measured).to_dict()
+    by = measured_by(baseline, best)
+    report = estimate(answers, assumptions, measured_accuracy=measured, measured_by=by).to_dict()
     return Comparison(
         task=task,
         metric_labels=list(kind.labels),

@@ -14,6 +14,7 @@ from typing import Any
 
 from advisor import Answers, Assumptions, load_assumptions
 from advisor.jsonio import read
+from comparison.build import NAMES, measured_by
 
 
 @dataclass(frozen=True)
@@ -84,34 +85,37 @@ def load_project(root: str | Path, run_id: str | None = None) -> ProjectFiles:
 
 def measured_accuracy(root: str | Path, split_id: str) -> dict[str, float]:
     """What the project measured on its saved split, for the advisor's `measured_accuracy`:
-    "rag" from the baseline's best cheap method (its `best`, else the better of kNN and the
-    probe; exact match for generation), "fine_tune" from the last saved comparison on the same
+    "rag" from the baseline's best cheap method (its `best`, else the best of its methods;
+    exact match for generation), "fine_tune" from the last saved comparison on the same
     split. Missing or unreadable files give {} (the assumptions stay)."""
-    root, out = Path(root), {}
+    return measured_evidence(root, split_id)[0]
+
+
+def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float], dict[str, str]]:
+    """(`measured_accuracy`, what measured each figure, for the advisor's `measured_by`)."""
+    root, out, by = Path(root), {}, {}
     if not split_id:
-        return out
+        return out, by
     try:
         base = _optional(root / "results" / f"baseline-{split_id}" / "results.json", "baseline")
         comp = _optional(root / "comparison.json", "comparison")
     except ValueError:
-        return out
+        return out, by
     if isinstance(base, dict):
         metric = "exact_match" if base.get("task") == "generation" else "accuracy"
         best = base.get("best")
-        keys = ("knn", "probe", "rag", "nearest")
-        scores = (
-            [best.get("accuracy")]
-            if isinstance(best, dict)
-            else [(base.get(k) or {}).get(metric) for k in keys]
-        )
-        scores = [v for v in scores if _fraction(v)]
-        if scores:
-            out["rag"] = float(max(scores))
+        if not isinstance(best, dict) or not isinstance(best.get("method"), str):
+            scored = [k for k in NAMES if _fraction((base.get(k) or {}).get(metric))]
+            best = {"method": max(scored, key=lambda k: base[k][metric])} if scored else None
+        if best and _fraction((base.get(best["method"]) or {}).get(metric)):
+            out["rag"] = float(base[best["method"]][metric])
+            by["rag"] = measured_by(base, best["method"])["rag"]
     if isinstance(comp, dict) and comp.get("split_id") == split_id:
         ft = (comp.get("measured_accuracy") or {}).get("fine_tune")
         if _fraction(ft):
             out["fine_tune"] = float(ft)
-    return out
+            by["fine_tune"] = NAMES["fine_tune"]
+    return out, by
 
 
 def _fraction(v: Any) -> bool:

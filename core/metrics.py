@@ -30,13 +30,27 @@ def _ci(samples: np.ndarray) -> list[float]:
 
 def _macro_f1_from_codes(true: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
     """Macro-F1 over the classes present in `true` (as scikit-learn does with labels=present)."""
-    tp = np.bincount(true[true == pred], minlength=n_classes).astype(float)
-    support = np.bincount(true, minlength=n_classes).astype(float)
-    predicted = np.bincount(pred, minlength=n_classes).astype(float)
+    return float(_macro_f1_rows(true[None, :], pred[None, :], n_classes)[0])
+
+
+def _macro_f1_rows(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """`_macro_f1_from_codes` of each row of (rows, n) code arrays, in one pass: the bootstrap
+    scores 1,000 resamples, and a Python loop over them cost ~0.1 s per method."""
+    rows = true.shape[0]
+    offset = (np.arange(rows) * n_classes)[:, None]
+    size = rows * n_classes
+
+    def counts(codes: np.ndarray) -> np.ndarray:  # per row and class, via one flat bincount
+        return np.bincount(codes.ravel(), minlength=size).reshape(rows, n_classes).astype(float)
+
+    tp = counts((true + offset)[true == pred])
+    support, predicted = counts(true + offset), counts(pred + offset)
     denom = support + predicted
-    f1 = np.divide(2 * tp, denom, out=np.zeros(n_classes), where=denom > 0)
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(denom), where=denom > 0)
     present = support > 0
-    return float(f1[present].mean()) if present.any() else 0.0
+    n_present = present.sum(axis=1)
+    total = np.where(present, f1, 0.0).sum(axis=1)
+    return np.divide(total, n_present, out=np.zeros(rows), where=n_present > 0)
 
 
 def classification_metrics(
@@ -65,7 +79,7 @@ def classification_metrics(
     correct = (true == pred).astype(float)
     idx = _bootstrap_indices(len(true), n_boot, seed)
     acc_samples = correct[idx].mean(axis=1)
-    f1_samples = np.array([_macro_f1_from_codes(true[i], pred[i], k) for i in idx])
+    f1_samples = _macro_f1_rows(true[idx], pred[idx], k)
 
     confusion = np.zeros((k, k), dtype=int)
     np.add.at(confusion, (true, pred), 1)

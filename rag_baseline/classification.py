@@ -3,6 +3,8 @@ embeddings, the classic TF-IDF + linear SVM, and (when CV says it helps) their c
 
 All choices (k, the classic features and C, the mix, and `best`) are made by cross-validation on
 shared folds of the training split (`rag_baseline.select`); the held-out split only scores.
+The classic model (one liblinear thread) fits side by side with kNN and the probe (torch and
+FAISS on the other core), `rag_baseline.overlap`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rag_baseline.classify import (
     knn_vote,
 )
 from rag_baseline.index import VectorIndex, build_index
+from rag_baseline.overlap import map_side_by_side, side_by_side
 from rag_baseline.quick import learning_curve
 from rag_baseline.select import (
     choose_best,
@@ -72,19 +75,21 @@ def run_classification(
     codes, classes = encode_labels(ds.train_labels)
     inp = Inputs(ds, codes, classes, train_vecs, test_vecs)
     splits = cv_splits(codes, seed=seed)
-    say(0.76, "choosing k by cross-validation")
-    knn, knn_pred = _knn(inp, index, k, splits)
-    say(0.8, "fitting the linear probe")
-    probe, probe_logits, probe_oof = _probe(inp, probe_c, splits)
-    say(0.84, "fitting the classic TF-IDF model")
-    block, classic_pred, classic_oof, classic_scores, counts = run_classic(
-        ds.train_texts,
-        codes,
-        classes,
-        ds.test_texts,
-        splits,
-        (full_size or len(codes)) / len(codes),
-    )
+
+    def classic():
+        scale = (full_size or len(codes)) / len(codes)
+        return run_classic(ds.train_texts, codes, classes, ds.test_texts, splits, scale)
+
+    def embedding_baselines():
+        say(0.76, "choosing k by cross-validation (the classic TF-IDF model fits alongside)")
+        knn = _knn(inp, index, k, splits)
+        say(0.8, "fitting the linear probe (the classic TF-IDF model fits alongside)")
+        return knn, _probe(inp, probe_c, splits)
+
+    classic_out, ((knn, knn_pred), probe_out) = side_by_side(classic, embedding_baselines)
+    block, classic_pred, classic_oof, classic_scores, counts = classic_out
+    probe, probe_logits, probe_oof = probe_out
+    say(0.88, "comparing the baselines")
     block["cv_score"] = max(block["cv_accuracy"].values()) if block["cv_accuracy"] else None
     say(0.9, "bootstrapping confidence intervals")
     preds = {"knn": knn_pred, "probe": inp.names(probe_logits), "classic": classic_pred}
@@ -111,6 +116,7 @@ def run_classification(
         best["method"],
         seed=seed,
         full_size=full_size,
+        mapper=_curve_mapper(best["method"]),
     )
     cv = {"folds": len(splits), "scores": {m: methods[m].get("cv_score") for m in methods}}
     return methods, preds, {"best": best, "cv": {**cv, **extra}, "learning_curve": curve}
@@ -149,8 +155,11 @@ def _scorer(
     """Held-out accuracy of `method` refit on training rows `rows` (for the learning curve);
     the classic model reweights the counts of the full run, the test texts are counted once."""
     n_classes, test_codes = len(inp.classes), inp.test_codes
-    setting = Setting(methods["classic"]["features"], methods["classic"]["C"])
+    block = methods["classic"]
+    setting = Setting(block["features"], block["C"], block.get("multi_class", "ovr"))
     test_counts: dict = {}
+    if method in ("classic", "combined"):  # counted once, before any refit thread reads them
+        test_counts = counts.transform(inp.ds.test_texts, BLOCKS[setting.features])
 
     def probe_logits(rows: np.ndarray) -> np.ndarray:
         C = methods["probe"]["C"]
@@ -160,8 +169,6 @@ def _scorer(
         return inp.test_vecs @ coef.T + b
 
     def classic_scores(rows: np.ndarray) -> np.ndarray:
-        if not test_counts:
-            test_counts.update(counts.transform(inp.ds.test_texts, BLOCKS[setting.features]))
         model = fit_rows(counts, rows, inp.codes, inp.classes, setting)
         return model.scores_of(model.vectorizer.of_counts(test_counts))
 
@@ -176,10 +183,16 @@ def _scorer(
             pred = classic_scores(rows).argmax(axis=1)
         else:
             b = methods["combined"]
-            mixed = mix(
-                probe_logits(rows), classic_scores(rows), b["weight_probe"], b["temperature"]
-            )
+            svm, logits = side_by_side(lambda: classic_scores(rows), lambda: probe_logits(rows))
+            mixed = mix(logits, svm, b["weight_probe"], b["temperature"])
             pred = mixed.argmax(axis=1)
         return float((pred == test_codes).mean())
 
     return score
+
+
+def _curve_mapper(method: str):
+    """How the learning curve's refits run: two subsets at once for kNN and the probe; one at a
+    time for the classic model (liblinear's random generator is global, so two fits at once
+    would not repeat exactly) and the combined one (its probe and SVM already pair up)."""
+    return map_side_by_side if method in ("knn", "probe") else None

@@ -7,9 +7,10 @@ weighting keeps CV accuracy flat from k=5 to k=20 where plain similarity weights
 
 Probe: multinomial logistic regression, the scikit-learn `LogisticRegression` objective
 (mean cross-entropy + ||W||^2 / (2 C n)). The default backend minimises it with full-batch L-BFGS
-in torch float32, capped at 60 iterations: on banking77 (10k x 384, 77 classes) ~1 s against
-~15 s for scikit-learn's lbfgs, test accuracy 0.931 vs 0.930; `backend="sklearn"` runs
-scikit-learn itself.
+in torch on centred rows, capped at 40 iterations (3-fold CV accuracy on banking77: 0.9193 at 40,
+0.9194 at 60, 0.9200 at 100); the two products per step run in bf16 on large problems where the
+CPU has it. On banking77 (10k x 384, 77 classes) a fit takes ~0.4 s against ~15 s for
+scikit-learn's lbfgs, test accuracy 0.930 both; `backend="sklearn"` runs scikit-learn itself.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ K_CANDIDATES = (1, 3, 5, 10, 20)
 CV_FOLDS = 5
 KNN_TEMPERATURE = 0.05  # cosine units; 0.02..0.1 measured alike on banking77 CV
 PROBE_C = 30.0  # inverse L2 strength; on unit-norm embeddings 10..100 measured best (banking77)
-PROBE_MAX_ITER = 60  # L-BFGS iterations; accuracy is flat beyond ~50 on banking77
+PROBE_MAX_ITER = 40  # L-BFGS iterations on centred rows; CV accuracy is flat beyond ~40
 
 
 def encode_labels(labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -142,14 +143,23 @@ def fit_logreg_lbfgs(
     """Full-batch L-BFGS on mean cross-entropy + ||W||^2 / (2 C n): scikit-learn's
     LogisticRegression(C) objective scaled by 1/(C n). X (n, dim) float32, codes (n,) ints;
     returns (coef (n_classes, dim), intercept (n_classes,)). Shared with the trainer's warm start.
+
+    The rows are centred first (the unpenalised intercept absorbs the mean, so the optimum is
+    the same) and the gradient is written out rather than taken by autograd. On large problems
+    with native bf16 the two products per step run in bfloat16 (`_matmul_dtype`).
     """
     import torch
 
-    x = torch.from_numpy(X)
+    n, dim = X.shape
+    mean = X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    dtype = _matmul_dtype(n * dim * n_classes)
+    x = torch.from_numpy(np.ascontiguousarray(X - mean)).to(dtype)
+    x_t = x.T.contiguous()
     t = torch.from_numpy(np.asarray(codes, dtype=np.int64))
-    w = torch.zeros((n_classes, X.shape[1]), requires_grad=True)
-    b = torch.zeros(n_classes, requires_grad=True)
-    l2 = 1.0 / (2.0 * C * len(X))
+    rows = torch.arange(n)
+    w = torch.zeros((n_classes, dim))
+    b = torch.zeros(n_classes)
+    l2 = 1.0 / (2.0 * C * n)
     opt = torch.optim.LBFGS(
         [w, b],
         lr=1.0,
@@ -161,14 +171,32 @@ def fit_logreg_lbfgs(
     )
 
     def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x @ w.T + b, t) + l2 * (w * w).sum()
-        loss.backward()
+        logp = torch.log_softmax((x @ w.T.to(dtype)).float() + b, dim=1)
+        loss = -logp[rows, t].mean() + l2 * (w * w).sum()
+        residual = logp.exp_()
+        residual[rows, t] -= 1.0  # softmax minus one-hot: the gradient of the cross-entropy
+        residual /= n
+        w.grad = (x_t @ residual.to(dtype)).float().T.contiguous() + (2.0 * l2) * w
+        b.grad = residual.sum(dim=0)
         return loss
 
-    with torch.enable_grad():
+    with torch.no_grad():
         opt.step(closure)
-    return w.detach().numpy().copy(), b.detach().numpy().copy()
+    coef = w.numpy().copy()
+    return coef, b.numpy() - coef @ mean
+
+
+BF16_MIN_WORK = 20_000_000  # n x dim x classes; below it every fit takes milliseconds in fp32
+
+
+def _matmul_dtype(work: int):
+    """bfloat16 for large probe fits where the CPU multiplies it natively (3x the float32
+    products on this CPU; banking77 test accuracy 0.9308 both ways), float32 otherwise."""
+    import torch
+
+    from rag_baseline.embed import cpu_has_native_bf16
+
+    return torch.bfloat16 if work >= BF16_MIN_WORK and cpu_has_native_bf16() else torch.float32
 
 
 def probe_predict(

@@ -1,5 +1,10 @@
 """Command line for the RAG baseline: `evaluate` (score it) and `validate` (check data, no model).
 
+Run: `python -m rag_baseline evaluate --train train.csv [--test test.csv] [--json] [--quick]`.
+On data at least `QUICK_FIRST_FACTOR` times the quick sample, `evaluate` first prints the quick
+estimate (seconds at any size; with `--json` as one line on stderr), then runs the full
+evaluation with progress; `--no-quick-first` skips it, `--quick` stops there.
+
 Flags mirror `EvalConfig` fields one to one (`--text-col` for `text_col`, `--out` for `out_dir`),
 with the help text kept beside each field. Bad input exits with status 2 and one line on stderr;
 with `--json` stdout carries exactly one JSON object and everything else goes to stderr.
@@ -12,7 +17,7 @@ import contextlib
 import json
 import os
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from typing import Literal, get_args, get_origin, get_type_hints
 
 from core.data import DataError
@@ -20,6 +25,7 @@ from core.models import ModelNotFoundError
 from rag_baseline.config import EvalConfig
 
 FLAG_NAMES = {"out_dir": "--out"}
+QUICK_FIRST_FACTOR = 4  # training rows over the quick sample's from which first numbers pay
 VALIDATE_FIELDS = (
     "train",
     "test",
@@ -77,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(ev, None)
     va = sub.add_parser("validate", help="check the data and make the split; loads no model")
     _add_config_flags(va, VALIDATE_FIELDS)
+    ev.add_argument(
+        "--no-quick-first",
+        action="store_true",
+        help=f"on data of {QUICK_FIRST_FACTOR}x the quick sample or more, do not print the quick "
+        "estimate before the full run",
+    )
     for p in (ev, va):
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -125,10 +137,32 @@ def run_evaluate(ns: argparse.Namespace) -> int:
     config = _config(ns)
     _quiet_libraries()
     progress = None if ns.quiet else _progress_printer()
+    embedder = None
+    if not config.quick and not ns.no_quick_first:
+        embedder = _first_numbers(config, progress, ns.json)
     with contextlib.redirect_stdout(sys.stderr):  # stray prints from libraries stay off stdout
-        result = evaluate(config, progress=progress)
+        result = evaluate(config, progress=progress, embedder=embedder)
     print(json.dumps(result, ensure_ascii=False) if ns.json else format_result(result))
     return 0
+
+
+def _first_numbers(config: EvalConfig, progress, as_json: bool):
+    """On large data, the quick estimate before the full run; returns the loaded embedder for
+    the full run (whose cache then already holds the sample's vectors), or None on small data.
+    """
+    from rag_baseline.evaluate import evaluate, load_dataset, load_embedder
+    from rag_baseline.report import format_first_numbers, format_result
+
+    if len(load_dataset(config).train_texts) < QUICK_FIRST_FACTOR * config.quick_train:
+        return None  # the full run is about as fast as a quick one would be
+    with contextlib.redirect_stdout(sys.stderr):
+        embedder = load_embedder(config)
+        quick = evaluate(replace(config, quick=True), progress=progress, embedder=embedder)
+    if as_json:
+        print(format_first_numbers(quick), file=sys.stderr, flush=True)
+    else:
+        print(format_result(quick) + "\n\nThe full run follows.\n", flush=True)
+    return embedder
 
 
 def run_validate(ns: argparse.Namespace) -> int:

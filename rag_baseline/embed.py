@@ -34,9 +34,9 @@ from core.models import (
 )
 from rag_baseline.cache import EmbeddingCache, text_keys
 from rag_baseline.threads import ThreadChoice
+from rag_baseline.tokens import LongTexts, pieces, special_ids, token_ids, window_report
 
 Precision = Literal["auto", "fp32", "bf16"]
-LongTexts = Literal["head", "chunk"]
 Progress = Callable[[float, str], None]
 
 TOKEN_BUDGET = 4096  # tokens per batch (rows x length); 2k/4k/8k measured alike, 4k steadiest
@@ -192,12 +192,14 @@ class Embedder:
         progress: Progress | None = None,
         use_cache: bool = True,
         long_texts: LongTexts = "head",
+        ids: list[list[int]] | None = None,
     ) -> np.ndarray:
         """Normalised vectors, shape (len(texts), dim) float32, in the order of `texts`.
 
         Texts longer than the model's window are embedded from their first `max_seq_length`
         tokens (`long_texts="head"`) or as the token-weighted mean of the vectors of equal chunks
         that cover the whole text (`"chunk"`; the plain pipeline path only truncates).
+        `ids`: `self.token_ids(texts)` when the caller already has them (tokenised once).
         """
         if long_texts not in ("head", "chunk"):
             raise ValueError(f"long_texts must be 'head' or 'chunk', got {long_texts!r}")
@@ -210,8 +212,10 @@ class Embedder:
         cache = None
         if use_cache and self.cache_dir is not None:
             cache = EmbeddingCache(self.cache_dir, self.space, self.dim)
-        space = self.space if long_texts == "head" else self.space + "|chunk"
-        keys = text_keys(space, unique) if cache is not None else None
+        keys = None
+        if cache is not None:  # the space hashes the model files: only when a cache is used
+            space = self.space if long_texts == "head" else self.space + "|chunk"
+            keys = text_keys(space, unique)
         if cache is not None and keys is not None:
             found, vectors = cache.lookup(keys)
             self.n_cache_hits += int(found.sum())
@@ -220,7 +224,11 @@ class Embedder:
             vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
         todo = np.flatnonzero(~found)
         if len(todo):
-            fresh = self._run([unique[i] for i in todo], progress, long_texts)
+            todo_ids = None
+            if ids is not None:  # the ids of each unique text's first occurrence
+                first = np.unique(inverse, return_index=True)[1]
+                todo_ids = [ids[first[i]] for i in todo]
+            fresh = self._run([unique[i] for i in todo], progress, long_texts, todo_ids)
             vectors[todo] = fresh
             if cache is not None and keys is not None:
                 cache.store(keys[todo], fresh)
@@ -253,32 +261,33 @@ class Embedder:
             return None
         return fused if float(np.sum(reference * candidate, axis=1).min()) > 0.999 else None
 
-    def token_lengths(self, texts: list[str]) -> np.ndarray:
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, without special tokens or truncation (`rag_baseline.tokens`)."""
+        lower = self._fast[3] if self._fast is not None else False
+        return token_ids(self.st.tokenizer, texts, lower)
+
+    def token_lengths(self, texts: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         """Tokens of each text with the model's special tokens, before any truncation."""
-        tokenizer = self.st.tokenizer
-        extra = tokenizer.num_special_tokens_to_add()
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for start in range(0, len(texts), 4096):  # bounded memory on large uploads
-            batch = texts[start : start + 4096]
-            ids = tokenizer(batch, add_special_tokens=False, verbose=False)["input_ids"]
-            lengths[start : start + len(batch)] = [len(i) + extra for i in ids]
-        return lengths
+        extra = self.st.tokenizer.num_special_tokens_to_add()
+        ids = self.token_ids(texts) if ids is None else ids
+        return np.array([len(i) + extra for i in ids], dtype=np.int64)
 
-    def window_report(self, texts: list[str], long_texts: LongTexts) -> dict:
+    def window_report(
+        self, texts: list[str], long_texts: LongTexts, ids: list[list[int]] | None = None
+    ) -> dict:
         """How many texts exceed the model's window, and what is done about it."""
-        lengths = self.token_lengths(texts)
-        over = int((lengths > self.max_seq_length).sum())
+        ids = self.token_ids(texts) if ids is None else ids
         chunked = long_texts == "chunk" and self._fast is not None
-        return {
-            "window_tokens": self.max_seq_length,
-            "n_texts": len(texts),
-            "n_over_window": over,
-            "longest_tokens": int(lengths.max()) if len(lengths) else 0,
-            "mean_tokens": round(float(lengths.mean()), 1) if len(lengths) else 0.0,
-            "long_texts": "chunk" if chunked else "head",
-        }
+        extra = self.st.tokenizer.num_special_tokens_to_add()
+        return window_report(ids, extra, self.max_seq_length, "chunk" if chunked else "head")
 
-    def _run(self, texts: list[str], progress: Progress | None, long_texts: LongTexts = "head"):
+    def _run(
+        self,
+        texts: list[str],
+        progress: Progress | None,
+        long_texts: LongTexts = "head",
+        ids: list[list[int]] | None = None,
+    ):
         torch = self._torch
         self.n_encoded += len(texts)
         backend = self.backend
@@ -295,52 +304,22 @@ class Embedder:
                     progress(1.0, f"embedded {len(texts)} texts")
                 return np.asarray(vecs, dtype=np.float32)
             model = self._fused if backend == "bf16-fused" else self._fast[1]
-            return self._run_fast(texts, model, progress, long_texts)
-
-    def _pieces(
-        self, texts: list[str], long_texts: LongTexts
-    ) -> tuple[list[list[int]], np.ndarray]:
-        """(token ids of each piece with special tokens, the text each piece belongs to)."""
-        tokenizer, _, _, lower = self._fast
-        raw = tokenizer(
-            [t.lower() for t in texts] if lower else texts,
-            add_special_tokens=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            verbose=False,
-        )["input_ids"]
-        head, tail = self._special_ids()
-        window = self.max_seq_length - len(head) - len(tail)
-        pieces, owner = [], []
-        for row, ids in enumerate(raw):
-            if long_texts == "head" or len(ids) <= window:
-                spans = [ids[:window]]
-            else:  # equal chunks covering the whole text, none longer than the window
-                n = -(-len(ids) // window)
-                size = -(-len(ids) // n)
-                spans = [ids[i : i + size] for i in range(0, len(ids), size)]
-            for span in spans:
-                pieces.append(head + list(span) + tail)
-                owner.append(row)
-        return pieces, np.array(owner, dtype=np.int64)
-
-    def _special_ids(self) -> tuple[list[int], list[int]]:
-        """The special tokens the tokenizer puts before and after a text ([CLS] / [SEP])."""
-        tokenizer = self._fast[0]
-        plain = tokenizer("a", add_special_tokens=False)["input_ids"]
-        full = tokenizer("a")["input_ids"]
-        for start in range(len(full) - len(plain) + 1):
-            if full[start : start + len(plain)] == plain:
-                return full[:start], full[start + len(plain) :]
-        raise RuntimeError("cannot locate the text between the tokenizer's special tokens")
+            return self._run_fast(texts, model, progress, long_texts, ids)
 
     def _run_fast(
-        self, texts: list[str], model, progress: Progress | None, long_texts: LongTexts = "head"
+        self,
+        texts: list[str],
+        model,
+        progress: Progress | None,
+        long_texts: LongTexts = "head",
+        ids: list[list[int]] | None = None,
     ) -> np.ndarray:
         """Exact-length, token-budget batches through `model`; (n, dim) normalised float32."""
         torch = self._torch
-        _, _, mode, _ = self._fast
-        enc, owner = self._pieces(texts, long_texts)
+        tokenizer, _, mode, _ = self._fast
+        head, tail = special_ids(tokenizer)
+        ids = self.token_ids(texts) if ids is None else ids
+        enc, owner = pieces(ids, head, tail, self.max_seq_length, long_texts)
         lengths = np.array([len(ids) for ids in enc])
         out = np.zeros((len(enc), self.dim), dtype=np.float32)
         done = 0

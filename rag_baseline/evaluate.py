@@ -32,7 +32,7 @@ from rag_baseline.quick import stratified_sample
 from rag_baseline.select import choose_best
 from rag_baseline.threads import measured_threads
 
-__all__ = ["EvalConfig", "evaluate", "load_dataset"]
+__all__ = ["EvalConfig", "evaluate", "load_dataset", "load_embedder"]
 
 Progress = Callable[[float, str], None]
 THROUGHPUT_SAMPLE = 128  # test items re-run uncached to measure items/s
@@ -114,7 +114,8 @@ def evaluate(
     embedder = _ready_embedder(config, embedder)
     generation = ds.task == "generation"
     texts = ds.train_texts + ds.test_texts
-    window = embedder.window_report(texts, config.long_texts)
+    ids = embedder.token_ids(texts)  # once, for the window report and the embedding
+    window = embedder.window_report(texts, config.long_texts, ids)
     _warn_long(ds, window)
     say(0.06, f"embedding {len(texts)} texts ({embedder.backend})")
     t0, counts_before = time.perf_counter(), (embedder.n_encoded, embedder.n_cache_hits)
@@ -122,7 +123,9 @@ def evaluate(
         texts,
         _stage(progress, 0.06, 0.3 if generation else 0.75),
         long_texts=config.long_texts,
+        ids=ids,
     )
+    del ids  # a list of ints per text: not kept through the fits
     embed = {
         "embed_s": round(time.perf_counter() - t0, 3),
         "n_embedded": embedder.n_encoded - counts_before[0],
@@ -177,6 +180,11 @@ def _warn_long(ds: Dataset, window: dict) -> None:
             f"{window['window_tokens']}-token window (longest {window['longest_tokens']}); "
             f"{how} (long_texts). The classic TF-IDF model reads them whole."
         )
+
+
+def load_embedder(config: EvalConfig) -> Embedder:
+    """The embedder `config` names, loaded once for several `evaluate` calls (quick, then full)."""
+    return _ready_embedder(config, None)
 
 
 def _ready_embedder(config: EvalConfig, embedder: Embedder | None) -> Embedder:

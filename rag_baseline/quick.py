@@ -67,11 +67,14 @@ def learning_curve(
     method: str,
     seed: int = 0,
     full_size: int | None = None,
+    mapper: Callable[[Callable[[np.ndarray], float], list[np.ndarray]], list[float]] | None = None,
 ) -> dict:
     """Accuracy of `method` at nested fractions of the training rows (`score_rows(rows)` fits on
     those rows and returns held-out accuracy); the last point is `full_accuracy`, already known.
 
     `full_size`: the size of the whole training split when `labels` is only a sample of it.
+    `mapper(score_rows, subsets)` scores the subsets (default one after the other; the full run
+    passes `rag_baseline.overlap.map_side_by_side`).
     """
     n = len(labels)
     sizes = [int(n * f) for f in CURVE_FRACTIONS if int(n * f) >= MIN_CURVE_ROWS]
@@ -80,7 +83,8 @@ def learning_curve(
         if len(rows) < n and len(rows) not in seen:
             subsets.append(rows)
             seen.add(len(rows))
-    points = [{"n_train": len(rows), "accuracy": round(score_rows(rows), 4)} for rows in subsets]
+    scores = (mapper or _in_turn)(score_rows, subsets)
+    points = [{"n_train": len(r), "accuracy": round(a, 4)} for r, a in zip(subsets, scores)]
     points.append({"n_train": n, "accuracy": round(float(full_accuracy), 4)})
     curve: dict = {"method": method, "points": points}
     if len(points) < 2:
@@ -105,6 +109,10 @@ def learning_curve(
         else f"accuracy has levelled off ({trend}); more labelled data would help little"
     )
     return curve
+
+
+def _in_turn(fn: Callable[[np.ndarray], float], items: list[np.ndarray]) -> list[float]:
+    return [fn(item) for item in items]
 
 
 def _power_law_projection(points: list[dict], size: int) -> float:

@@ -87,6 +87,24 @@ def _selection_lines(result: dict) -> list[str]:
     return lines
 
 
+def format_first_numbers(quick: dict) -> str:
+    """One line for the quick estimate that precedes a full run (stderr beside `--json`)."""
+    sample, best = quick["sample"], quick["best"]
+    metric = "exact match" if quick["task"] == "generation" else "accuracy"
+    line = (
+        f"first numbers (quick estimate on {sample['n_train']} of {sample['of_train']} training "
+        f"rows, {quick['total_s']:.1f} s): best cheap baseline {best['method']} {metric} "
+        f"{best['accuracy']:.3f}"
+    )
+    curve = quick.get("learning_curve") or {}
+    if curve.get("verdict"):
+        line += f"; {curve['verdict']}"
+    projected = curve.get("projected_at_full")
+    if projected:
+        line += f"; projected at all {projected['n_train']} rows ~{projected['accuracy']:.3f}"
+    return line + ". The full run follows."
+
+
 def _warning_lines(warnings: list[str]) -> list[str]:
     return ["", "warnings:", *(f"  - {w}" for w in warnings)] if warnings else []
 

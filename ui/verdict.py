@@ -38,9 +38,13 @@ def current_report() -> dict[str, Any]:
     """The advisor's report for the current project, with its measured accuracy: the one
     verdict that the Questionnaire, Costs, Fine-tune and Compare pages all show."""
     from advisor import estimate
+    from comparison.project import measured_evidence
     from ui import state
 
-    return estimate(state.answers(), state.assumptions(), measured()).to_dict()
+    s = state.get_state()
+    split = s.data.split_id if s.data.ready else ""
+    accuracy, by = measured_evidence(state.current_project().root, split)
+    return estimate(state.answers(), state.assumptions(), accuracy, by).to_dict()
 
 
 def md(text: str) -> str:

@@ -101,8 +101,10 @@ def test_the_verdict_is_recomputed_from_measured_accuracy(case):
     assert comp["best_baseline"] == "probe"
     measured = {"rag": baseline["probe"]["accuracy"], "fine_tune": final["accuracy"]}
     assert comp["measured_accuracy"] == measured
-    assert comp["report"] == json.loads(json.dumps(estimate(Answers(), measured_accuracy=measured)
-                                                   .to_dict()))  # fmt: skip
+    by = {"rag": "best cheap baseline: Linear probe", "fine_tune": "Trial fine-tune"}
+    assert comp["report"] == json.loads(json.dumps(estimate(Answers(), measured_accuracy=measured,
+                                                            measured_by=by).to_dict()))  # fmt: skip
+    assert "RAG (best cheap baseline: Linear probe) 0.75" in comp["report"]["evidence"]["message"]
     assert (
         comp["assumed_report"]["break_even_months"]
         == estimate(Answers()).to_dict()["break_even_months"]
@@ -110,6 +112,25 @@ def test_the_verdict_is_recomputed_from_measured_accuracy(case):
     rec = IN_TEXT[comp["report"]["recommendation"]]
     assert comp["conclusion"].endswith(f"the verdict is {rec}.")
     assert "RAG baseline" in comp["conclusion"]
+
+
+def test_a_combined_best_baseline_is_compared_and_named(case):
+    """The baseline's CV picked its probe + TF-IDF mix: the comparison tests against it and the
+    advisor's evidence says which baseline stood for the cheap option."""
+    baseline, base_csv, final, run_csv = case
+    mixed = _preds(set(range(47)))
+    rows = list(csv.reader(base_csv.open()))
+    with base_csv.open("w", newline="") as fh:
+        csv.writer(fh).writerows([[*r, c] for r, c in zip(rows, ["combined", *mixed])])
+    name = "Probe + TF-IDF combined"
+    best = {"method": "combined", "accuracy": 47 / N, "name": name}
+    with_mix = {**baseline, "combined": classification_metrics(GOLD, mixed), "best": best}
+    comp = _build((with_mix, base_csv, final, run_csv))
+    assert comp["best_baseline"] == "combined"
+    assert comp["measured_accuracy"]["rag"] == round(47 / N, 4)
+    assert {t["b"] for t in comp["tests"]} == {"knn", "probe", "combined"}
+    assert next(t for t in comp["tests"] if t["b"] == "combined")["a_only"] == 3
+    assert f"RAG (best cheap baseline: {name}) 0.78" in comp["report"]["evidence"]["message"]
 
 
 def test_best_from_the_baseline_results_wins(case):

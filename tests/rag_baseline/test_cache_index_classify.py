@@ -13,6 +13,7 @@ from rag_baseline.classify import (
     knn_vote,
     probe_predict,
 )
+from rag_baseline.embed import cpu_has_native_bf16
 from rag_baseline.index import build_index, index_report, measure_recall
 
 
@@ -141,3 +142,31 @@ def test_probe_binary_and_bad_input():
         fit_probe(X, labels, C=0)
     with pytest.raises(ValueError, match="two classes"):
         fit_probe(X, ["same"] * len(X))
+
+
+def test_probe_intercept_survives_centring():
+    """Rows far from the origin: the fit centres them, the returned intercept must undo it."""
+    X, labels = _clusters(noise=0.8, per=40, seed=5)
+    shift = np.linspace(-3.0, 3.0, X.shape[1], dtype=np.float32)
+    preds = {}
+    for backend in ("torch", "sklearn"):
+        coef, intercept, classes = fit_probe(
+            X + shift, labels, C=1.0, max_iter=500, backend=backend
+        )
+        preds[backend] = np.array(probe_predict(coef, intercept, classes, X + shift))
+    assert np.mean(preds["torch"] == preds["sklearn"]) >= 0.97
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 products only where the CPU has them")
+def test_bf16_probe_reaches_the_float32_solution(monkeypatch):
+    from rag_baseline import classify
+
+    X, labels = _clusters(n_classes=40, per=100, dim=128, noise=1.2, seed=7)  # 20M: bf16
+    codes, _ = encode_labels(labels)
+    assert len(X) * X.shape[1] * 40 >= classify.BF16_MIN_WORK
+    fits = {"bf16": classify.fit_logreg_lbfgs(X, codes, 40, 30.0, 40)}
+    monkeypatch.setattr(classify, "BF16_MIN_WORK", 10**15)
+    fits["fp32"] = classify.fit_logreg_lbfgs(X, codes, 40, 30.0, 40)
+    pred = {k: (X @ w.T + b).argmax(axis=1) for k, (w, b) in fits.items()}
+    assert np.mean(pred["bf16"] == pred["fp32"]) >= 0.98
+    assert abs(np.mean(pred["bf16"] == codes) - np.mean(pred["fp32"] == codes)) <= 0.01

@@ -9,7 +9,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rag_baseline.classic import CHAR_BUDGET, Setting, candidates, cv_classic, fit_classic
+from rag_baseline.classic import (
+    CHAR_BUDGET,
+    CRAMMER_SINGER_CHARS,
+    Setting,
+    candidates,
+    cv_classic,
+    fit_classic,
+)
 from rag_baseline.classify import encode_labels
 from rag_baseline.quick import learning_curve, nested_subsets, stratified_sample
 from rag_baseline.select import (
@@ -54,6 +61,27 @@ def test_classic_cv_picks_a_candidate_and_scores_well(texts):
 def test_char_ngrams_only_below_the_budget():
     long = ["x" * 1000] * (CHAR_BUDGET // 1000 + 1)
     assert {s.features for s in candidates(long)} == {"word"}
+
+
+def test_large_training_text_switches_to_one_crammer_singer_problem():
+    """Past the size where one-vs-rest's per-class passes outgrow the cache, every setting (CV,
+    refit, curve) solves one multi-class problem; a quick sample of such data does the same."""
+    small = ["refund please", "where is my card"] * 10
+    assert {s.multi_class for s in candidates(small)} == {"ovr"}
+    scale = CRAMMER_SINGER_CHARS / sum(len(t) for t in small) + 1
+    chosen = candidates(small, scale)
+    assert {s.multi_class for s in chosen} == {"crammer_singer"}
+    assert all(s.name.endswith("crammer-singer") for s in chosen)
+    texts = ["refund my money please", "money back now", "where is my card", "card not here"] * 3
+    labels = ["refund", "refund", "card", "card"] * 3
+    codes, classes = encode_labels(labels)
+    for three in (False, True):  # binary, and three classes (one column per class both ways)
+        names = [*classes, "transfer"] if three else classes
+        rows = texts + (["send money abroad", "transfer to my friend"] * 3 if three else [])
+        y = np.concatenate([codes, [2] * 6]) if three else codes
+        model = fit_classic(rows, y, names, Setting("word", 1.0, "crammer_singer"))
+        assert model.scores(["refund"]).shape == (1, len(names))
+        assert model.predict(["refund my money", "my card"]) == ["refund", "card"]
 
 
 def test_classic_binary_and_unseen_class_columns():

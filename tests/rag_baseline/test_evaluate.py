@@ -217,3 +217,41 @@ def test_full_banking77(banking77_dir, embedder, tmp_path):
     assert result["probe"]["accuracy"] >= 0.90
     assert result["classic"]["accuracy"] >= 0.88
     assert len(result["leakage"]) > 0  # banking77 has a few verbatim train/test duplicates
+
+
+def test_cli_prints_first_numbers_before_a_full_run_on_large_data(small_data, tmp_path, capsys):
+    """300 training rows are >= 4x a 60-row quick sample: the quick estimate comes first."""
+    args = [
+        "evaluate",
+        "--train", str(small_data["train"]),
+        "--test", str(small_data["test"]),
+        "--split-dir", str(tmp_path / "splits"),
+        "--cache-dir", str(tmp_path / "emb"),
+        "--quick-train", "60",
+        "--quick-test", "30",
+        "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert main([*args, "--json"]) == 0
+    out, err = capsys.readouterr()
+    full = json.loads(out)  # stdout is still one JSON object: the full run
+    assert full["quick"] is False and full["n_train"] == 300
+    first = next(line for line in err.splitlines() if line.startswith("first numbers"))
+    quick = json.loads((tmp_path / "out" / "quick-results.json").read_text())
+    assert quick["sample"]["n_train"] == 60
+    assert "quick estimate on 60 of 300 training rows" in first
+    assert f"best cheap baseline {quick['best']['method']}" in first
+    assert err.index("first numbers") < err.index("[100%] done", err.index("first numbers"))
+    assert full["cache_hits"] >= 60 + 30  # the sample's vectors came back from the cache
+
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert (
+        out.index("QUICK estimate")
+        < out.index("The full run follows.")
+        < out.index("300 train / 100 test")
+    )
+    assert main([*args, "--no-quick-first"]) == 0
+    out, err = capsys.readouterr()
+    assert "QUICK estimate" not in out and "first numbers" not in err
+    assert main([*args, "--quick-train", "100"]) == 0  # 300 < 4 x 100: straight to the full run
+    assert "QUICK estimate" not in capsys.readouterr().out
