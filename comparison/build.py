@@ -170,13 +170,13 @@ def _system(kind: Kind, key: str, m: Mapping, timing: Mapping, price: float | No
 
 
 def measured_by(baseline: Mapping[str, Any], best: str) -> dict[str, str]:
-    """What measured the advisor's figures: the best cheap baseline by name (the baseline's own
-    words when it chose that method) for "rag", the trial run for "fine_tune"."""
+    """What measured the advisor's "rag" figure: the best cheap baseline by name (the baseline's
+    own words when it chose that method); a probe or TF-IDF model may stand for the option."""
     own = baseline.get("best")
     name = NAMES.get(best, best)
     if isinstance(own, Mapping) and own.get("method") == best and isinstance(own.get("name"), str):
         name = own["name"]
-    return {"rag": f"best cheap baseline: {name}", "fine_tune": NAMES["fine_tune"]}
+    return {"rag": f"best cheap baseline: {name}"}
 
 
 def best_baseline(baseline: Mapping[str, Any], keys: tuple[str, ...], metric: str) -> str:

@@ -107,14 +107,16 @@ def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float]
         if not isinstance(best, dict) or not isinstance(best.get("method"), str):
             scored = [k for k in NAMES if _fraction((base.get(k) or {}).get(metric))]
             best = {"method": max(scored, key=lambda k: base[k][metric])} if scored else None
-        if best and _fraction((base.get(best["method"]) or {}).get(metric)):
-            out["rag"] = float(base[best["method"]][metric])
+        score = best.get("accuracy") if best else None  # the baseline's own figure for it
+        if best and not _fraction(score):
+            score = (base.get(best["method"]) or {}).get(metric)
+        if best and _fraction(score):
+            out["rag"] = float(score)
             by["rag"] = measured_by(base, best["method"])["rag"]
     if isinstance(comp, dict) and comp.get("split_id") == split_id:
         ft = (comp.get("measured_accuracy") or {}).get("fine_tune")
         if _fraction(ft):
             out["fine_tune"] = float(ft)
-            by["fine_tune"] = NAMES["fine_tune"]
     return out, by
 
 

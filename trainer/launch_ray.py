@@ -292,7 +292,8 @@ def record_cost(run: RunFolder, spec: ClusterSpec, info: Any) -> None:
         "device_hours": hours_all,
         "gpu_hours": hours_all if spec.gpus else 0.0,
         "price_usd_per_hour": price,
-        "cost_usd": None if price is None else round(hours_all * price, 6),
+        # 6 significant digits, not 6 decimals: a short CPU job costs well under $0.001
+        "cost_usd": None if price is None else float(f"{hours_all * price:.6g}"),
     }
     run.update_status(cost_job_id=info.submission_id, **record)
     final = run.final_metrics()

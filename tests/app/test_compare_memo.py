@@ -101,7 +101,7 @@ def test_the_verdict_is_recomputed_from_measured_accuracy(case):
     assert comp["best_baseline"] == "probe"
     measured = {"rag": baseline["probe"]["accuracy"], "fine_tune": final["accuracy"]}
     assert comp["measured_accuracy"] == measured
-    by = {"rag": "best cheap baseline: Linear probe", "fine_tune": "Trial fine-tune"}
+    by = {"rag": "best cheap baseline: Linear probe"}
     assert comp["report"] == json.loads(json.dumps(estimate(Answers(), measured_accuracy=measured,
                                                             measured_by=by).to_dict()))  # fmt: skip
     assert "RAG (best cheap baseline: Linear probe) 0.75" in comp["report"]["evidence"]["message"]
