@@ -14,7 +14,7 @@ from typing import Any
 
 from advisor import Answers, Assumptions, load_assumptions
 from advisor.jsonio import read
-from comparison.build import NAMES, measured_by
+from comparison.build import KINDS, best_baseline, measured_by
 
 
 @dataclass(frozen=True)
@@ -102,22 +102,29 @@ def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float]
     except ValueError:
         return out, by
     if isinstance(base, dict):
-        metric = "exact_match" if base.get("task") == "generation" else "accuracy"
-        best = base.get("best")
-        if not isinstance(best, dict) or not isinstance(best.get("method"), str):
-            scored = [k for k in NAMES if _fraction((base.get(k) or {}).get(metric))]
-            best = {"method": max(scored, key=lambda k: base[k][metric])} if scored else None
-        score = best.get("accuracy") if best else None  # the baseline's own figure for it
-        if best and not _fraction(score):
-            score = (base.get(best["method"]) or {}).get(metric)
-        if best and _fraction(score):
+        kind = KINDS["generation" if base.get("task") == "generation" else "classification"]
+        keys = tuple(k for k in kind.baselines if _fraction(_score(base, k, kind.metric)))
+        own = base.get("best") if isinstance(base.get("best"), dict) else {}
+        method = own.get("method") if isinstance(own.get("method"), str) else None
+        if method is None and keys:
+            method = best_baseline(base, keys, kind.metric)
+        score = own.get("accuracy")  # the baseline's own figure for its best, else the block's
+        if own.get("method") != method or not _fraction(score):
+            score = _score(base, method, kind.metric) if method else None
+        if method and _fraction(score):
             out["rag"] = float(score)
-            by["rag"] = measured_by(base, best["method"])["rag"]
+            by["rag"] = measured_by(base, method)["rag"]
     if isinstance(comp, dict) and comp.get("split_id") == split_id:
         ft = (comp.get("measured_accuracy") or {}).get("fine_tune")
         if _fraction(ft):
             out["fine_tune"] = float(ft)
     return out, by
+
+
+def _score(base: dict, method: str, metric: str) -> Any:
+    """`base[method][metric]`, or None where a hand-edited file has no such block."""
+    block = base.get(method)
+    return block.get(metric) if isinstance(block, dict) else None
 
 
 def _fraction(v: Any) -> bool:

@@ -156,7 +156,7 @@ def _scorer(
     the classic model reweights the counts of the full run, the test texts are counted once."""
     n_classes, test_codes = len(inp.classes), inp.test_codes
     block = methods["classic"]
-    setting = Setting(block["features"], block["C"], block.get("multi_class", "ovr"))
+    setting = Setting(block["features"], block["C"], block["multi_class"])
     test_counts: dict = {}
     if method in ("classic", "combined"):  # counted once, before any refit thread reads them
         test_counts = counts.transform(inp.ds.test_texts, BLOCKS[setting.features])

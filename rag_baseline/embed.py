@@ -276,10 +276,9 @@ class Embedder:
         self, texts: list[str], long_texts: LongTexts, ids: list[list[int]] | None = None
     ) -> dict:
         """How many texts exceed the model's window, and what is done about it."""
-        ids = self.token_ids(texts) if ids is None else ids
         chunked = long_texts == "chunk" and self._fast is not None
-        extra = self.st.tokenizer.num_special_tokens_to_add()
-        return window_report(ids, extra, self.max_seq_length, "chunk" if chunked else "head")
+        lengths = self.token_lengths(texts, ids)
+        return window_report(lengths, self.max_seq_length, "chunk" if chunked else "head")
 
     def _run(
         self,

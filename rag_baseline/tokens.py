@@ -48,11 +48,9 @@ def special_ids(tokenizer) -> tuple[list[int], list[int]]:
     raise RuntimeError("cannot locate the text between the tokenizer's special tokens")
 
 
-def window_report(
-    ids: Sequence[Sequence[int]], n_special: int, window: int, long_texts: LongTexts
-) -> dict:
-    """How many texts exceed the model's `window` (special tokens counted), and what is done."""
-    lengths = np.array([len(i) + n_special for i in ids], dtype=np.int64)
+def window_report(lengths: np.ndarray, window: int, long_texts: LongTexts) -> dict:
+    """How many texts exceed the model's `window` (`lengths` count the special tokens), and
+    what is done about them."""
     return {
         "window_tokens": window,
         "n_texts": len(lengths),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.conftest import errors
 from ui.data_source import demo_path
 
 # The seed's example (an insurer classifying claims at production volume with private data,
@@ -63,3 +67,15 @@ def upload_small_demo(at: AppTest) -> AppTest:
     at.run()
     at.button(key="validate").click().run()
     return at
+
+
+def poll(at: AppTest, done: Callable[[AppTest], Any], timeout_s: float, what: str) -> AppTest:
+    """Rerun the page (as the fragment's run_every would) until done(at) or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return at
+        time.sleep(1.0)
+    pytest.fail(f"{what} did not finish within {timeout_s} s; errors: {errors(at)}")

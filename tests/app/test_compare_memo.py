@@ -289,3 +289,32 @@ def test_generation_compares_exact_match_after_normalisation(tmp_path):
     assert (by_other["rag"]["a_only"], by_other["rag"]["b_only"]) == (1, 0)
     assert comp["measured_accuracy"] == {"rag": 0.5, "fine_tune": 0.75}
     assert "Exact match" in memo.to_markdown(memo.sections(comp["report"], comp, "g"))
+
+
+@pytest.mark.parametrize(
+    ("results", "rag", "named"),
+    [
+        ({"knn": {"accuracy": 0.9}, "probe": {"accuracy": 0.95}}, 0.95, "Linear probe"),
+        (
+            {"knn": {"accuracy": 0.9}, "best": {"method": "knn", "accuracy": 0.9, "name": "kNN"}},
+            0.9,
+            "kNN",
+        ),
+        (
+            {"task": "generation", "rag": {"exact_match": 0.4}, "nearest": {"exact_match": 0.6}},
+            0.6,
+            "Nearest answer",
+        ),
+        ({"knn": {"accuracy": 7}, "probe": "broken"}, None, None),
+    ],
+)
+def test_project_measured_evidence_reads_the_baseline_best(tmp_path, results, rag, named):
+    """The app's measured figure for RAG: the baseline's own `best`, else its best method."""
+    from comparison.project import measured_evidence
+
+    folder = tmp_path / "results" / "baseline-s1"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"split_id": "s1", **results}))
+    accuracy, by = measured_evidence(tmp_path, "s1")
+    assert accuracy.get("rag") == rag
+    assert by.get("rag") == (f"best cheap baseline: {named}" if named else None)

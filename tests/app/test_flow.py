@@ -5,25 +5,10 @@ then a server restart (a new session on the same workspace) that still shows eve
 from __future__ import annotations
 
 import json
-import time
-
-import pytest
 
 from tests.app.conftest import ENTRY, TIMEOUT, app_state, errors, go
-from tests.app.helpers import upload_small_demo
+from tests.app.helpers import poll, upload_small_demo
 from ui.training import OVERRIDE_WARNING
-
-
-def _poll(at, done, timeout_s: float, what: str):
-    """Rerun the page (as the fragment's run_every would) until done(at) or the time is up."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if done(at):
-            return at
-        time.sleep(1.0)
-    pytest.fail(f"{what} did not finish within {timeout_s} s; errors: {errors(at)}")
 
 
 def _dataframes_text(at) -> str:
@@ -41,7 +26,7 @@ def test_upload_baseline_fine_tune_compare_runs(app, workspace_dir):
     assert split_id
 
     at.button(key="run_baseline").click().run()
-    _poll(at, lambda a: "RAG baseline (kNN retrieval)" in _dataframes_text(a), 120, "baseline")
+    poll(at, lambda a: "RAG baseline (kNN retrieval)" in _dataframes_text(a), 120, "baseline")
     project = workspace_dir / "default"
     assert (project / "results" / f"baseline-{split_id}" / "predictions.csv").exists()
 
@@ -55,7 +40,7 @@ def test_upload_baseline_fine_tune_compare_runs(app, workspace_dir):
     run_id = app_state(at).selected_run
     config = json.loads((project / "runs" / run_id / "config.json").read_text())
     assert config["gate_override"] is True and config["split_dir"] == str(project / "splits")
-    _poll(at, lambda a: any(m.label == "Held-out accuracy" for m in a.metric), 180, "fine-tune")
+    poll(at, lambda a: any(m.label == "Held-out accuracy" for m in a.metric), 180, "fine-tune")
 
     assert any(OVERRIDE_WARNING in w.value for w in at.warning)
     run_dir = project / "runs" / run_id

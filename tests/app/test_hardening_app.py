@@ -7,13 +7,13 @@ from __future__ import annotations
 import ast
 import json
 import re
-import time
 
 import pandas as pd
 import pytest
 from streamlit.commands.page_config import _get_favicon_string
 
 from tests.app.conftest import REPO, errors, go
+from tests.app.helpers import poll
 from ui.safe import plain
 from ui.workspace import Workspace
 
@@ -114,24 +114,13 @@ def _upload_and_validate(at, data: bytes, name: str = "banking.csv"):
     return at
 
 
-def _poll(at, done, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if done(at):
-            return at
-        time.sleep(1.0)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def test_baseline_can_be_cancelled(app, banking77_dir, workspace_dir):
     at = app()
     go(at, "data")
     _upload_and_validate(at, (banking77_dir / "train.csv").read_bytes())
     at.button(key="run_baseline").click().run()
     at.button(key="cancel_baseline").click().run()
-    _poll(at, lambda a: any("was cancelled" in i.value for i in a.info), 180, "the cancel")
+    poll(at, lambda a: any("was cancelled" in i.value for i in a.info), 180, "the cancel")
     assert not list(workspace_dir.glob("*/results/*/results.json"))  # nothing was saved
 
 
@@ -154,7 +143,7 @@ def test_big_data_runs_the_baseline_on_a_sample_and_says_so(
     go(at, "data")
     _upload_and_validate(at, frame.groupby("category").head(60).to_csv(index=False).encode())
     at.button(key="run_baseline").click().run()
-    _poll(at, lambda a: list(workspace_dir.glob("*/results/*/results.json")), 600, "results")
+    poll(at, lambda a: list(workspace_dir.glob("*/results/*/results.json")), 600, "results")
     result = json.loads(next(workspace_dir.glob("*/results/*/results.json")).read_text())
     assert result["quick"] and result["n_train"] < 200 and result["n_test"] <= 50
     assert "stratified sample" in result["warnings"][0] and "1.6 GB limit" in result["warnings"][0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from rag_baseline.overlap import map_side_by_side, side_by_side, thread_share
@@ -44,7 +45,8 @@ def test_truncating_tokenizers_take_the_plain_call(embedder):
 def test_window_report_and_chunked_pieces(embedder):
     head, tail = special_ids(embedder.st.tokenizer)
     ids = [list(range(10)), list(range(25))]
-    report = window_report(ids, len(head) + len(tail), 12, "chunk")
+    lengths = np.array([len(i) + len(head) + len(tail) for i in ids])
+    report = window_report(lengths, 12, "chunk")
     assert report["n_over_window"] == 1 and report["longest_tokens"] == 27
     chunked, owner = pieces(ids, head, tail, 12, "chunk")
     assert owner.tolist() == [0, 1, 1, 1]  # 25 tokens in a 10-token window: 3 equal chunks

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from core.spec import DataSpec
+from core.split import prepare_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,3 +88,16 @@ def read_status(run_dir: Path) -> dict:
         return json.loads((run_dir / "status.json").read_text())
     except (OSError, json.JSONDecodeError):
         return {}
+
+
+def split_and_predictions(tiny_data: dict[str, Path], runs_dir: Path, run_dir: Path):
+    """(the saved split a run on the tiny data used, the rows of its predictions.csv)."""
+    spec = DataSpec(
+        str(tiny_data["train"]),
+        str(tiny_data["test"]),
+        "text",
+        "category",
+        split_dir=str(runs_dir / "splits"),
+    )
+    with open(run_dir / "predictions.csv") as fh:
+        return prepare_dataset(spec), list(csv.DictReader(fh))

@@ -15,9 +15,14 @@ import time
 import pytest
 
 from core.metrics import classification_metrics
-from core.spec import DataSpec
-from core.split import prepare_dataset
-from tests.trainer.helpers import base_args, config_dict, read_status, run_cli, wait_for
+from tests.trainer.helpers import (
+    base_args,
+    config_dict,
+    read_status,
+    run_cli,
+    split_and_predictions,
+    wait_for,
+)
 from trainer.jobs import JobManager
 from trainer.launch import ClusterSpec
 from trainer.launch_head import LocalHead, free_ports
@@ -215,16 +220,7 @@ def _check_brought_back(runs, run_id: str, st: dict, tiny_data) -> None:
     assert final["cluster"]["cost_usd"] == st["cost_usd"]
     assert any("loss" in r for r in RunFolder(run).metrics())
     assert "INFO step" in (run / "stdout.log").read_text()
-    spec = DataSpec(
-        str(tiny_data["train"]),
-        str(tiny_data["test"]),
-        "text",
-        "category",
-        split_dir=str(runs / "splits"),
-    )
-    data = prepare_dataset(spec)
-    with open(run / "predictions.csv") as fh:
-        rows = list(csv.DictReader(fh))
+    data, rows = split_and_predictions(tiny_data, runs, run)
     assert [r["id"] for r in rows] == data.test_ids and final["split_id"] == data.split_id
     # The comparison, reading the project folder the app reads (comparison.load_project), on
     # the same split, against a majority-class baseline computed here.

@@ -8,9 +8,7 @@ import json
 
 import pytest
 
-from core.spec import DataSpec
-from core.split import prepare_dataset
-from tests.trainer.helpers import base_args, run_cli
+from tests.trainer.helpers import base_args, run_cli, split_and_predictions
 
 CONTRACT = {
     "run_id",
@@ -44,16 +42,7 @@ def test_train_metrics_predictions_then_predict(tiny_data, tmp_path):
     assert (run_dir / "adapter" / "adapter_model.safetensors").exists()
     assert (run_dir / "stdout.log").read_text().strip()
     # predictions.csv: the split's test ids, so McNemar can pair them with the RAG baseline's
-    spec = DataSpec(
-        str(tiny_data["train"]),
-        str(tiny_data["test"]),
-        "text",
-        "category",
-        split_dir=str(runs / "splits"),
-    )
-    data = prepare_dataset(spec)
-    with open(run_dir / "predictions.csv") as fh:
-        rows = list(csv.DictReader(fh))
+    data, rows = split_and_predictions(tiny_data, runs, run_dir)
     assert [r["id"] for r in rows] == data.test_ids
     assert [r["gold"] for r in rows] == data.test_labels
     acc = sum(r["gold"] == r["pred"] for r in rows) / len(rows)
