@@ -3,6 +3,7 @@
 #   ./dev.sh app    set up .venv/ (if needed) and start the app on 127.0.0.1 with the built-in demo
 #   ./dev.sh test   set up .venv/ (if needed), lint, and run the tests (CPU; e2e in a real browser)
 #   ./dev.sh setup  only set up .venv/
+#   ./dev.sh screenshots  run the browser test and refresh docs/screenshots/ (the README's)
 # Re-running is fast: the install is skipped while pyproject.toml and this script are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -65,8 +66,14 @@ case "${1:-}" in
     if [ "$rc" = 5 ]; then echo "pytest collected no tests" >&2; rc=0; fi
     exit "$rc"
     ;;
+  screenshots)
+    setup
+    browser
+    shift
+    ADVISOR_SCREENSHOTS=1 exec "$VENV/bin/python" -m pytest tests/app/test_e2e.py "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh app|test|setup [extra args]" >&2
+    echo "usage: ./dev.sh app|test|setup|screenshots [extra args]" >&2
     exit 2
     ;;
 esac

@@ -4,14 +4,17 @@ Pure Python (stdlib only; imports neither streamlit nor torch, numpy nor pandas)
 
     from advisor import Answers, estimate
     report = estimate(Answers(task_type="classification", monthly_volume=20000, ...),
-                      measured_accuracy={"rag": 0.91})
-    report.recommendation, report.to_dict(), report.summary()
+                      measured_accuracy={"classifier": 0.87})
+    report.recommendation, report.measure_first, report.to_dict(), report.summary()
 
-Modules: answers (the questionnaire), assumptions/figures (every figure with its source),
-plan (the base model chosen once), compute/costs (a first fine-tuning project), serving and
-running (each option's monthly cost), breakeven (cumulative costs), rules (the article's rules as
-constraints and reasons), decision (the verdict), report, references, text (words for a budget
-owner), memo/svg (the decision memo), jsonio (strict JSON input), cli.
+Options: human (today's process), prompting, rag, classifier (the small model the baseline trained
+on your labels), fine_tune. Modules: answers (the questionnaire), assumptions/figures (every
+figure with its source), plan (the base model chosen once), accuracy (assumed / stated / measured
+accuracy), compute/costs (a first fine-tuning project), serving and running (each option's set-up
+and monthly cost), breakeven (cumulative costs, first-year spend, swap accuracy), rules (the
+article's rules as constraints and reasons), decision (the verdict, measure first), next_steps
+(pricing a measurement, labelling), report, references, text (words for a budget owner),
+memo/svg (the decision memo), jsonio (strict JSON input), cli.
 The comparison of measured results lives in the `comparison` package (it needs numpy).
 
 Command line: `python -m advisor --help`; see docs/advice.md for the decision model.

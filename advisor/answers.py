@@ -17,7 +17,7 @@ from typing import Any, Literal
 TaskType = Literal[
     "classification", "extraction", "form_completion", "style", "domain_qa", "generation"
 ]
-DataChange = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "never"]
+DataChange = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "rarely", "never"]
 Stage = Literal["exploring", "pilot", "production"]
 Method = Literal["lora", "qlora", "full"]
 
@@ -48,6 +48,17 @@ class Answers:
             "examples",
             0,
             1e9,
+        ),
+    )
+    n_classes: int = field(
+        default=0,
+        metadata=_meta(
+            "Number of classes",
+            "Classification only: how many labels an item can get (0 = not known yet; the app "
+            "reads it from your data). A prompt lists every label, so more classes cost tokens.",
+            "classes",
+            0,
+            100_000,
         ),
     )
     examples_to_label: int = field(
@@ -86,7 +97,8 @@ class Answers:
         default="quarterly",
         metadata=_meta(
             "Information changes",
-            "How often the underlying information (products, rules, documents) changes.",
+            "How often the underlying information (products, rules, documents) changes; "
+            "'rarely' = every few years.",
         ),
     )
     stage: Stage = field(
@@ -114,7 +126,7 @@ class Answers:
         metadata=_meta(
             "Accuracy needed",
             "Share of items an automated option must get right to be acceptable (0 = no hard "
-            "bar: every error is costed as a human redoing the item).",
+            "bar: every error is costed as a human redoing the item, so accuracy still counts).",
             "fraction",
             0,
             1,
@@ -194,9 +206,12 @@ class Answers:
         ),
     )
     gpu: str = field(
-        default="A100-80GB",
+        default="auto",
         metadata=_meta(
-            "GPU", "Accelerator used for training; one of the price table in the assumptions."
+            "GPU",
+            "Accelerator used for training. auto = this machine's CPU for a model it can train "
+            "(the small encoder, SmolLM2-135M), else the assumptions' default GPU; or one of the "
+            "price table.",
         ),
     )
     epochs: int = field(
@@ -242,6 +257,12 @@ class Answers:
         return cls(**kwargs)
 
     @classmethod
+    def defaulted(cls, data: Any) -> list[str]:
+        """The questions `data` (a JSON object of answers) leaves out, which take defaults."""
+        given = set(data) if isinstance(data, dict) else set()
+        return [f.name for f in fields(cls) if f.name not in given]
+
+    @classmethod
     def from_json(cls, text: str, name: str = "answers") -> Answers:
         """Parse strictly (see advisor.jsonio): duplicate keys, deep nesting and huge numbers
         are errors naming the key."""
@@ -271,7 +292,7 @@ class Answers:
         for f in fields(cls):
             choices = _choices(hints[f.name])
             if f.name == "gpu":
-                choices = list(gpu_choices)
+                choices = ["auto", *[g for g in gpu_choices if g != "auto"]]
             elif f.name == "base_model":
                 choices = ["auto", *[m for m in model_choices if m != "auto"]]
             kind = "choice" if choices else hints[f.name].__name__

@@ -42,6 +42,7 @@ _LIST_CHOICES = {
     "rules.knowledge_tasks": typing.get_args(TaskType),
     "rules.frequent_change": typing.get_args(DataChange),
     "rules.changing_knowledge": typing.get_args(DataChange),
+    "rules.facts_in_input_tasks": typing.get_args(TaskType),
 }
 
 
@@ -118,6 +119,10 @@ class Assumptions:
         return out
 
     def gpu(self, name: str) -> GpuSpec:
+        """A GPU of the table; "auto" (the questionnaire's default) is `plan.default_gpu`; the
+        plan (advisor.plan) resolves "auto" to the CPU for a model trainable here."""
+        if name == "auto":
+            name = self.items("plan.default_gpu")[0]
         names = self.gpu_names()
         if name not in names:
             raise ValueError(

@@ -1,4 +1,5 @@
-"""Break-even of fine-tuning against today's human process, cumulative costs, sensitivity.
+"""Cumulative costs of every option, break-even, the first year's AI spend, the accuracy at
+which two options swap, and the sensitivity of fine-tuning's break-even.
 
 Cumulative cost of option o after m months (set-up paid at month 0; until the option goes live
 after its build time b_o, today's human process keeps running):
@@ -12,26 +13,22 @@ b + up-front / monthly saving; None when the saving is not positive (it never pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from advisor.accuracy import AUTOMATED, Accuracy, option_accuracy
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
 from advisor.compute import TrainingEstimate, training_estimate
 from advisor.costs import UpfrontCosts, upfront_costs
-from advisor.plan import Plan, resolve_plan
+from advisor.plan import Plan, default_model, resolve_plan
 from advisor.ranges import Range
-from advisor.running import (
-    OPTIONS,
-    MonthlyCost,
-    build_months,
-    monthly_costs,
-    option_accuracy,
-    setup_costs,
-)
+from advisor.running import OPTIONS, MonthlyCost, build_months, monthly_costs, setup_costs
 from advisor.serving import ServingEstimate, serving_estimate
 
 End = Literal["low", "expected", "high"]
+ENDS: tuple[End, ...] = ("low", "expected", "high")
+FIRST_YEAR = 12  # months: the budget is the first year's AI spend
 
 
 @dataclass(frozen=True)
@@ -40,13 +37,16 @@ class Economics:
 
     training: TrainingEstimate
     upfront: UpfrontCosts
-    accuracy: dict[str, Range]
+    accuracy: dict[str, Accuracy]
     monthly: dict[str, MonthlyCost]
     setup: dict[str, Range]  # USD, paid at month 0
     build: dict[str, Range]  # months until the option is live
     horizon_months: int
     plan: Plan
-    serving: ServingEstimate
+    serving: ServingEstimate  # the fine-tuned model's
+    classifier_serving: ServingEstimate
+    answers: Answers
+    rework_factor: float = 1.0  # expected cost of a wrong item, in human handling times
 
     @property
     def monthly_saving(self) -> Range:
@@ -62,11 +62,25 @@ class Economics:
         """(best case, worst case): every figure at its favourable / unfavourable end."""
         return self.break_even_against("human", "low"), self.break_even_against("human", "high")
 
+    def acc(self, option: str) -> Range:
+        return self.accuracy[option].range
+
     def cost_at(self, option: str, month: float, end: End = "expected") -> float:
         human = getattr(self.monthly["human"].total, end)
         b = getattr(self.build[option], end)
         per = getattr(self.monthly[option].total, end)
         return getattr(self.setup[option], end) + human * min(month, b) + per * max(0.0, month - b)
+
+    def first_year(self, option: str) -> Range:
+        """The AI budget's first year: set-up plus model/API, upkeep and retraining for the
+        months live within the first 12 (people's time is what automation saves)."""
+        m = self.monthly[option].ai_spend
+        vals = [
+            getattr(self.setup[option], e)
+            + getattr(m, e) * max(0.0, FIRST_YEAR - getattr(self.build[option], e))
+            for e in ENDS
+        ]
+        return Range(*sorted(vals))
 
     def break_even_against(self, option: str, end: End = "expected") -> float | None:
         """First month at which fine-tuning's cumulative cost is no more than `option`'s."""
@@ -75,7 +89,26 @@ class Economics:
     def horizon_cost(self, option: str) -> Range:
         """Cumulative cost of `option` at the planning horizon (best / expected / worst)."""
         h = self.horizon_months
-        return Range(*(self.cost_at(option, h, e) for e in ("low", "expected", "high")))
+        return Range(*(self.cost_at(option, h, e) for e in ENDS))
+
+    def accuracy_slope(self, option: str) -> float:
+        """USD saved at the horizon per unit of accuracy (expected figures; 0 for people)."""
+        if option == "human":
+            return 0.0
+        a, x = self.answers, self.rework_factor
+        live = max(0.0, self.horizon_months - self.build[option].expected)
+        per_min = a.human_hourly_cost_usd / 60
+        return a.monthly_volume * x * a.human_minutes_per_item * per_min * live
+
+    def swap_accuracy(self, option: str, other: str) -> float | None:
+        """Accuracy of `option` at which its horizon cost equals `other`'s (others at their
+        expected figures); None when no accuracy in 0-1 makes them equal."""
+        slope = self.accuracy_slope(option)
+        if slope <= 0:
+            return None
+        gap = self.horizon_cost(option).expected - self.horizon_cost(other).expected
+        x = self.acc(option).expected + gap / slope
+        return round(x, 4) if 0.0 <= x <= 1.0 else None
 
     def break_even_between(self, option: str, against: str, end: End = "expected") -> float | None:
         """First month at which `option`'s cumulative cost is no more than `against`'s."""
@@ -103,27 +136,41 @@ class Economics:
         return out
 
 
+def classifier_plan(answers: Answers, a: Assumptions) -> Plan:
+    """The small encoder behind the classifier option (the baseline's embeddings)."""
+    enc = replace(answers, task_type="classification", base_model=default_model(
+        "classification", a), base_model_params_b=0.0, gpu="auto")  # fmt: skip
+    return resolve_plan(enc, a)
+
+
 def economics(
     answers: Answers,
     assumptions: Assumptions | None = None,
     measured_accuracy: Mapping[str, float] | None = None,
+    measured_by: Mapping[str, str] | None = None,
 ) -> Economics:
     a = assumptions or load_assumptions()
     plan = resolve_plan(answers, a)
     training = training_estimate(answers, a)
     upfront = upfront_costs(answers, a, training)
-    accuracy = option_accuracy(a, measured_accuracy)
+    accuracy = option_accuracy(answers, a, plan, measured_accuracy, measured_by)
     serving = serving_estimate(answers, a, plan)
+    cls_serving = serving_estimate(answers, a, classifier_plan(answers, a))
+    hosted = {"fine_tune": serving.usd_per_month, "classifier": cls_serving.usd_per_month}
+    ranges = {o: accuracy[o].range for o in AUTOMATED}
     return Economics(
         training=training,
         upfront=upfront,
         accuracy=accuracy,
-        monthly=monthly_costs(answers, a, accuracy, upfront.later_iteration, serving.usd_per_month),
-        setup=setup_costs(answers, a, upfront.total),
-        build=build_months(answers, a),
+        monthly=monthly_costs(answers, a, ranges, upfront.later_iteration, hosted),
+        setup=setup_costs(answers, a, upfront.total, plan),
+        build=build_months(answers, a, plan),
         horizon_months=int(a.value("breakeven.horizon_months")),
         plan=plan,
         serving=serving,
+        classifier_serving=cls_serving,
+        answers=answers,
+        rework_factor=a.value("automation.error_rework_factor"),
     )
 
 

@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OPTION=ACCURACY",
         help="measured accuracy, e.g. --measured rag=0.91 --measured fine_tune=0.94",
     )
+    e.add_argument(
+        "--gain-per-doubling",
+        type=float,
+        help="accuracy gained per doubling of the labels (the baseline's learning curve)",
+    )
     e.add_argument("--sensitivity", action="store_true", help="add the sensitivity rows")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     m = sub.add_parser(
@@ -88,14 +93,16 @@ def _estimate(args: argparse.Namespace) -> None:
     answers = read_answers(args.answers)
     assumptions = load_assumptions(args.assumptions)
     measured = _parse_measured(args.measured)
-    report = estimate(answers, assumptions, measured)
+    report = estimate(answers, assumptions, measured, gain_per_doubling=args.gain_per_doubling)
     if args.json:
         out = report.to_dict()
         if args.sensitivity:
             out["sensitivity"] = sensitivity(answers, assumptions, measured)
         print(json.dumps(out, indent=2))
+        _note_defaulted(args.answers)
         return
     print(report.summary())
+    _note_defaulted(args.answers)
     if args.sensitivity:
         print("What moves fine-tuning's break-even most (months at the low / high value):")
         for row in sensitivity(answers, assumptions, measured)[:5]:
@@ -154,6 +161,8 @@ def _memo(args: argparse.Namespace) -> None:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
         print(text)
+    if args.answers:
+        _note_defaulted(args.answers)
 
 
 def read_answers(path: str) -> Answers:
@@ -168,10 +177,26 @@ def read_answers(path: str) -> Answers:
     except OSError as e:
         raise InputError(f"{name}: cannot read answers file ({e.strerror})") from None
     try:
-        return Answers.from_dict(loads(raw, name))
+        data = loads(raw, name)
+        answers = Answers.from_dict(data)
     except ValueError as e:
         msg = str(e)
         raise InputError(msg if msg.startswith(name) else f"{msg} (in {name})") from None
+    _DEFAULTED[path] = [f"{k}={getattr(answers, k)!r}" for k in Answers.defaulted(data)]
+    return answers
+
+
+_DEFAULTED: dict[str, list[str]] = {}  # answers file -> the answers it left out
+
+
+def _note_defaulted(path: str) -> None:
+    """Name the defaulted answers on stderr (after a successful run: errors stay one line), so
+    a script's `{}` is no silent $50k, 5,000-a-month project."""
+    shown = _DEFAULTED.get(path)
+    if shown:
+        name = "stdin" if path == "-" else path
+        print(f"advisor: note: {name} leaves out {len(shown)} answer(s), defaulted: "
+              f"{', '.join(shown)}", file=sys.stderr)  # fmt: skip
 
 
 def _parse_measured(items: list[str]) -> dict[str, float]:

@@ -156,7 +156,8 @@ def training_estimate(
     from `answers`: use `dataclasses.replace(answers, ...)` to describe another run.
     """
     a = assumptions or load_assumptions()
-    spec = a.gpu(gpu or answers.gpu)
+    name = gpu or answers.gpu
+    spec = a.gpu(resolve_plan(answers, a).gpu if name == "auto" else name)
     _check_overrides(n_examples, peak_flops, mfu, tokens_per_s, gpu_count)
     tokens = training_tokens(answers, n_examples)
     flops = training_flops(answers, a, tokens)

@@ -69,22 +69,35 @@ def data_preparation_cost(answers: Answers, a: Assumptions) -> Range:
     return (have + new).clamp(lo=a["seed.data_preparation_usd"].low)
 
 
-def engineering_cost(answers: Answers, a: Assumptions) -> Range:
-    """weeks x loaded weekly rate; an in-house ML team needs a share of that."""
-    cost = a.range("engineering.weeks_first_project") * a.range("engineering.weekly_rate_usd")
+def engineering_weeks(answers: Answers, a: Assumptions, params_b: float) -> Range:
+    """Weeks of a first fine-tuning project, by the plan's size (the seed: $20k-100k 'depending
+    on team size and model complexity'); an in-house ML team needs a share of them."""
+    size = "small_model" if params_b < 1 else "large_model" if params_b > 10 else "first_project"
+    weeks = a.range(f"engineering.weeks_{size}")
     if answers.in_house_ml_team:
-        cost = cost * a.range("engineering.in_house_factor")
-    return cost
+        weeks = weeks * a.range("engineering.in_house_factor")
+    return weeks
+
+
+def engineering_cost(answers: Answers, a: Assumptions, params_b: float = 7.0) -> Range:
+    """weeks (by the plan's size) x loaded weekly rate."""
+    return engineering_weeks(answers, a, params_b) * a.range("engineering.weekly_rate_usd")
 
 
 def engineering_hourly_rate(a: Assumptions) -> Range:
     return a.range("engineering.weekly_rate_usd") / a.range("engineering.hours_per_week")
 
 
+def training_params_b(answers: Answers, a: Assumptions) -> float:
+    from advisor.compute import params_b  # the plan's size, resolved once there
+
+    return params_b(answers, a)
+
+
 def upfront_costs(answers: Answers, a: Assumptions, training: TrainingEstimate) -> UpfrontCosts:
     data = data_preparation_cost(answers, a)
     have, new = data_preparation_parts(answers, a)
-    engineering = engineering_cost(answers, a)
+    engineering = engineering_cost(answers, a, training_params_b(answers, a))
     compute = training.compute_usd + training.experimentation_usd
     # A later iteration reuses pipeline and data: a share of both, and one training run.
     later = (

@@ -19,15 +19,18 @@ from typing import Any
 
 from advisor import svg
 from advisor.text import (
-    IN_TEXT,
+    OPTION_HEAD,
     OPTION_NAMES,
     PART_NAMES,
     PARTS,
     break_even_line,
-    budget_line,
     cost_rows,
+    headline_lines,
+    inference_name,
     monthly_rows,
-    reasons_by_stance,
+    option_rows,
+    reason_groups,
+    recommendation_line,
     reference_line,
     usd,
 )
@@ -56,7 +59,7 @@ def sections(
     """The memo's content. With a comparison, `report` must be `comp["report"]` (same verdict)."""
     if comp is not None and comp["report"]["recommendation"] != report["recommendation"]:
         raise ValueError("memo: the report and the comparison disagree on the verdict")
-    out = [_recommendation(report, comp, project), *_why(report)]
+    out = [_recommendation(report, comp, project), _options(report), *_why(report)]
     if comp is not None:
         out += [_measured(comp), _tests(comp), _trial(comp)]
     out += [_costs(report), _references(report), _assumptions(report)]
@@ -64,37 +67,37 @@ def sections(
 
 
 def _recommendation(report: Mapping, comp: Mapping | None, project: str) -> Section:
-    rec = report["recommendation"]
+    """The recommendation first; an override warning comes right after it, never above it."""
     h = report["horizon_months"]
-    paras = [
-        f"**Recommendation: {IN_TEXT[rec]}.**",
-        f"Project {project}, {date.today().isoformat()}.",
-    ]
-    if report.get("fallback"):
-        paras.append(f"Note: {report['fallback']}.")
-    if report.get("evidence", {}).get("message"):
-        paras.append(report["evidence"]["message"])
+    paras = [f"**{recommendation_line(report)}.**"]
+    if comp is not None and comp.get("gate_override"):
+        paras.append(
+            "**Warning:** the trial fine-tune was run against the advisor's verdict (gate "
+            "overridden by hand). Its results are an experiment, not a recommendation."
+        )
+    paras.append(f"Project {project}, {date.today().isoformat()}.")
+    paras += headline_lines(report)
     if comp is not None:
         paras.append(f"Measured: {comp['conclusion']}")
-    paras.append(budget_line(report["budget"]))
     paras += [break_even_line(r, h) + "." for r in report["break_even"]["rows"]]
-    paras.append(f"Fine-tuning plan: {report['plan']['label']}.")
-    warning = ""
-    if comp is not None and comp.get("gate_override"):
-        warning = (
-            "This fine-tune was run against the advisor's verdict (gate overridden by hand). "
-            "Its results are an experiment, not a recommendation."
-        )
-    return Section("Recommendation", paras, warning=warning)
+    plan = report["plan"]
+    paras.append(f"Fine-tuning plan: {plan['label']}, trained on {plan['trains_on']}.")
+    return Section("Recommendation", paras)
+
+
+def _options(report: Mapping) -> Section:
+    h = report["horizon_months"]
+    return Section(
+        "Every option, costed the same way",
+        [f"Expected USD; over {h} months including today's process until each option is live. "
+         "Accuracy: assumed (a prior), stated by you, or measured on your data (a proxy stands "
+         "in for the system it names)."],
+        table=(OPTION_HEAD, option_rows(report)),
+    )  # fmt: skip
 
 
 def _why(report: Mapping) -> list[Section]:
-    groups = reasons_by_stance(report)
-    name = IN_TEXT[report["recommendation"]]
-    return [
-        Section(f"Why {name}", bullets=[r["message"] for r in groups["for"]]),
-        Section("Against, or ruled out", bullets=[r["message"] for r in groups["against"]]),
-    ]
+    return [Section(title, bullets=messages) for title, messages in reason_groups(report)]
 
 
 def _measured(comp: Mapping) -> Section:
@@ -166,19 +169,14 @@ def _trial(comp: Mapping) -> Section:
 
 def _costs(report: Mapping) -> Section:
     h = report["horizon_months"]
-    ruled = [o for o, why in report.get("excluded", {}).items() if why]
-    totals = ", ".join(
-        f"{OPTION_NAMES[o]} {usd(v['expected'])}" for o, v in report["horizon_costs"].items()
-    )
+    ruled = [o for o, v in report["options"].items() if v["ruled_out_by"]]
     rows = report["break_even"]["rows"]
     marker = rows[0]["expected"] if rows else None
+    head = ["Option", inference_name(report), *(PART_NAMES[p] for p in PARTS[1:]), "Total"]
     return Section(
         "Costs and break-even",
-        [
-            f"Cumulative cost over {h} months, expected: {totals}.",
-            "Monthly running cost once live (expected USD):",
-        ],
-        table=(["Option", *(PART_NAMES[p] for p in PARTS), "Total"], monthly_rows(report)),
+        ["Monthly running cost once live (expected USD):"],
+        table=(head, monthly_rows(report)),
         chart_svg=svg.line_chart(
             report["series"],
             OPTION_NAMES,
@@ -190,9 +188,10 @@ def _costs(report: Mapping) -> Section:
 
 
 def _references(report: Mapping) -> Section:
+    ft = report["fine_tune_project"]
     return Section(
         "A first fine-tuning project, and the article's reference ranges",
-        [reference_line(r) + "." for r in report["reference_ranges"]],
+        [reference_line(r) + "." for r in ft["reference_ranges"]],
         table=(["Part", "Low", "Expected", "High"], cost_rows(report)),
     )
 

@@ -40,6 +40,16 @@ class Plan:
         return f"{self.base_model} ({_size(self.params_b)} {self.kind_text}, {self.method_text})"
 
     @property
+    def size_text(self) -> str:
+        """'23M', '8.03B'."""
+        return _size(self.params_b)
+
+    @property
+    def device_text(self) -> str:
+        """Where the plan trains: 'this machine's CPU' or 'A100-80GB'."""
+        return "this machine's CPU" if self.gpu == "cpu" else self.gpu
+
+    @property
     def kind_text(self) -> str:
         return "encoder" if self.kind == "encoder" else "LLM"
 
@@ -67,6 +77,8 @@ class Plan:
             "gpu": self.gpu,
             "chosen": self.chosen,
             "label": self.label,
+            "size": self.size_text,
+            "trains_on": self.device_text,
             "trial_model": self.trial_model,
             "trial_model_id": TRAINER_IDS.get(self.trial_model, self.trial_model),
             "stand_in": self.stand_in,
@@ -108,12 +120,15 @@ def resolve_plan(answers: Answers, a: Assumptions) -> Plan:
         "classification" if kind == "encoder" or answers.task_type == "classification" else "other",
         a,
     )
+    gpu = answers.gpu
+    if gpu == "auto":  # a model this machine trains needs no rented GPU
+        gpu = "cpu" if trainable is not None else a.items("plan.default_gpu")[0]
     return Plan(
         base_model=name,
         params_b=params,
         kind=kind,
         method=answers.method,
-        gpu=answers.gpu,
+        gpu=gpu,
         chosen=chosen,
         trial_model=trial,
         stand_in=trainable is None,

@@ -21,8 +21,9 @@ def reference_ranges(answers: Answers, a: Assumptions, e: Economics) -> list[dic
              _why_data(answers)),
         _row("Compute", "seed.compute_usd", up.compute, a, _why_compute(e)),
         _row("Engineering", "seed.engineering_first_project_usd", up.engineering, a,
-             "an in-house ML team needs a share of the weeks" if answers.in_house_ml_team
-             else "weeks of an ML engineer at a loaded rate"),
+             f"weeks of an ML engineer for a {e.plan.size_text} {e.plan.kind_text} (the article: "
+             "'depending on team size and model complexity')"
+             + ("; an in-house ML team needs a share" if answers.in_house_ml_team else "")),
     ]  # fmt: skip
     months = e.break_even_months
     fig = a["seed.break_even_months"]

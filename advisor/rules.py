@@ -13,15 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from advisor.accuracy import prior
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions
 from advisor.breakeven import Economics
 
-Verdict = Literal["prompting", "rag", "fine_tune"]
+Verdict = Literal["human", "prompting", "rag", "classifier", "fine_tune"]
 Stance = Literal["for", "against"]
-AUTOMATED: tuple[Verdict, ...] = ("prompting", "rag", "fine_tune")
+AUTOMATED: tuple[Verdict, ...] = ("prompting", "rag", "classifier", "fine_tune")
 NAMES = {"human": "today's process", "prompting": "prompting", "rag": "RAG",
-         "fine_tune": "fine-tuning"}  # fmt: skip
+         "classifier": "the small classifier", "fine_tune": "fine-tuning"}  # fmt: skip
 # The article's reasons to fine-tune; with none of them, fine-tuning has no business case.
 FOR_FINE_TUNE = (
     "high_volume_narrow_task",
@@ -136,18 +137,28 @@ def prompting_rag_inconsistent(c: Context) -> Finding:
 # --- what was tried, and the quality bar ---------------------------------------------------------
 
 
+def meets_bar_measured(c: Context, option: str) -> bool:
+    """A measured figure lifts "tried and fell short" only when it meets the user's bar (with no
+    bar stated: the accuracy assumed for the option), so a poor measurement never helps."""
+    if option not in c.measured:
+        return False
+    prior_ = prior(c.answers, c.assumptions, c.economics.plan, option).expected
+    return c.measured[option] >= max(c.answers.min_accuracy, prior_)
+
+
 def tried_and_fell_short(c: Context) -> Finding:
-    """Options the user tried that fell short fail the quality bar, unless measured since."""
+    """Options the user tried that fell short fail the quality bar, unless measured since at
+    the bar or better."""
     a = c.answers
     tried = [o for o, t in (("prompting", a.tried_prompting), ("rag", a.tried_rag)) if t]
-    short = tuple(o for o in tried if o not in c.measured) if _tried_short(a) else ()
+    short = tuple(o for o in tried if not meets_bar_measured(c, o)) if _tried_short(a) else ()
     if short:
         what = " and ".join(NAMES[o] for o in short)
         they, are = ("they", "they are") if len(short) > 1 else ("it", "it is")
         return Finding(
             True,
             f"You tried {what} and {they} fell short of your quality bar: {are} out unless "
-            "accuracy measured on your data says otherwise.",
+            "accuracy measured on your data meets the bar.",
             option=short[0],
             stance="against",
             direction="fine_tune",
@@ -162,7 +173,7 @@ def retrieval_does_not_fix_format(c: Context) -> Finding:
     a = c.answers
     style = a.needs_strict_format or a.task_type == "style"
     fired = (style and a.tried_prompting and not a.tried_rag and not a.prior_results_acceptable
-             and "rag" not in c.measured)  # fmt: skip
+             and not meets_bar_measured(c, "rag"))  # fmt: skip
     if fired:
         return Finding(True, (
             "Prompting fell short of a strict format or style. Retrieval adds facts, not tone or "
@@ -184,7 +195,7 @@ def prior_results_acceptable(c: Context) -> Finding:
 
 def below_quality_bar(c: Context) -> Finding:
     bar = c.answers.min_accuracy
-    acc = c.economics.accuracy
+    acc = {o: c.economics.acc(o) for o in AUTOMATED}
     short = tuple(o for o in AUTOMATED if bar > 0 and acc[o].expected < bar)
     if short:
         parts = ", ".join(
@@ -221,7 +232,15 @@ def pilot_stage(c: Context) -> Finding:
 
 
 def data_changes_often(c: Context) -> Finding:
+    """About facts the model must hold: a task whose facts arrive in the input (a style or
+    format task, a classifier of what it reads) holds none in its weights."""
     change, often = c.answers.data_change, c.assumptions.items("rules.frequent_change")
+    in_input = c.answers.task_type in c.assumptions.items("rules.facts_in_input_tasks")
+    if change in often and in_input:
+        return Finding(False, (
+            f"The information changes {change}, but a {c.answers.task_type.replace('_', ' ')} "
+            "task reads its facts from the input: nothing to keep in the weights."),
+            stance="against", direction="rag")  # fmt: skip
     if change in often:
         return Finding(True, (
             f"The information changes {change}: keep it in a retrieval index (RAG) that updates "
@@ -278,17 +297,35 @@ def budget_under_10k(c: Context) -> Finding:
 
 
 def budget_does_not_fit(c: Context) -> Finding:
-    """Options whose expected set-up cost is over the budget (the cheapest one always stays)."""
-    budget, setup = c.answers.total_budget_usd, c.economics.setup
-    over = [o for o in AUTOMATED if setup[o].expected > budget]
-    if len(over) == len(AUTOMATED):
-        over.remove(min(AUTOMATED, key=lambda o: setup[o].expected))
+    """Options whose first-year AI spend (expected) is over the budget: a reason against them,
+    never a silent exclusion (the budget line names the shortfall and what fits instead)."""
+    budget, e = c.answers.total_budget_usd, c.economics
+    over = [o for o in AUTOMATED if e.first_year(o).expected > budget]
     if over:
-        parts = ", ".join(f"{NAMES[o]} {_usd(setup[o].expected)}" for o in over)
-        left = min((o for o in AUTOMATED if o not in over), key=lambda o: setup[o].expected)
-        return Finding(True, f"Set-up over the {_usd(budget)} budget: {parts}.", option=over[0],
-                       stance="against", direction=left, excludes=tuple(over))  # fmt: skip
-    return Finding(False, "Every option's set-up fits the budget.", stance="against")
+        parts = ", ".join(f"{NAMES[o]} {_usd(e.first_year(o).expected)}" for o in over)
+        fits = [o for o in AUTOMATED if o not in over]
+        left: Verdict = min(fits, key=lambda o: e.horizon_cost(o).expected) if fits else "human"
+        return Finding(True, f"First-year AI spend over the {_usd(budget)} budget: {parts}.",
+                       option=over[0], stance="against", direction=left)  # fmt: skip
+    return Finding(False, "Every option's first year fits the budget.", stance="against")
+
+
+def classifier_fits_task(c: Context) -> Finding:
+    """The small classifier picks one of your labels; it needs a classification task and
+    labelled examples to learn from."""
+    a = c.answers
+    n = a.labeled_examples + a.examples_to_label
+    least = c.assumptions.value("rules.min_labeled_examples")
+    if a.task_type != "classification":
+        why = f"a {a.task_type.replace('_', ' ')} task needs generated output, not a label"
+    elif n < least:
+        why = f"only {n:,} labelled examples (fewer than {least:,.0f}) to learn from"
+    else:
+        return Finding(False, "A classification task with labels to learn from.",
+                       option="classifier", stance="against", direction="classifier")  # fmt: skip
+    return Finding(True, f"The small classifier picks one of your labels: {why}.",
+                   option="classifier", stance="against", direction="rag",
+                   excludes=("classifier",))  # fmt: skip
 
 
 def no_reason_to_fine_tune(c: Context) -> Finding:
@@ -320,6 +357,7 @@ _CHECKS: dict[str, Check] = {
     "too_few_examples": too_few_examples,
     "budget_under_10k": budget_under_10k,
     "budget_does_not_fit": budget_does_not_fit,
+    "classifier_fits_task": classifier_fits_task,
 }
 RULE_NAMES = tuple(_CHECKS)
 

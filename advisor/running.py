@@ -1,27 +1,28 @@
 """What each option costs per month once running, and what it costs to set up.
 
-Options: "human" (today's process), "prompting", "rag", "fine_tune". An automated option still
-pays people: every item gets a short review, and each wrong item (1 - accuracy) is redone by
-hand. Accuracies come from the assumptions or, once measured, from the user's own data.
+Options: "human" (today's process), "prompting" and "rag" (LLM systems), "classifier" (the small
+model the baseline trained on your labels: embeddings + kNN / probe / TF-IDF, served on a CPU) and
+"fine_tune" (the plan's model, trained and served). An automated option still pays people: the
+low-confidence share of items is reviewed (never longer per item than doing it by hand), and each
+wrong item (1 - accuracy) is redone by hand.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from advisor.accuracy import AUTOMATED
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions
-from advisor.costs import engineering_hourly_rate
-from advisor.plan import resolve_plan
+from advisor.costs import data_preparation_parts, engineering_hourly_rate, engineering_weeks
+from advisor.plan import Plan
 from advisor.ranges import Range
-from advisor.serving import serving_estimate
 
-OPTIONS = ("human", "prompting", "rag", "fine_tune")
+OPTIONS = ("human", *AUTOMATED)
 WEEKS_PER_MONTH = 52 / 12
-AUTOMATED = OPTIONS[1:]
+PARTS = ("inference", "human", "operations", "retraining")
 
 
 @dataclass(frozen=True)
@@ -36,31 +37,25 @@ class MonthlyCost:
     def total(self) -> Range:
         return self.inference + self.human + self.operations + self.retraining
 
+    @property
+    def ai_spend(self) -> Range:
+        """What the AI budget pays a month: everything but people's time."""
+        return self.inference + self.operations + self.retraining
+
     def to_dict(self) -> dict[str, Any]:
-        parts = ("inference", "human", "operations", "retraining")
         return {
             **self.total.to_dict(),
-            "parts": {p: round(getattr(self, p).expected, 2) for p in parts},
+            "parts": {p: round(getattr(self, p).expected, 2) for p in PARTS},
         }
 
 
-def option_accuracy(
-    a: Assumptions, measured: Mapping[str, float] | None = None
-) -> dict[str, Range]:
-    """Accuracy per automated option: the assumption, or the measured figure where given."""
-    measured = dict(measured or {})
-    for key, v in measured.items():
-        if key not in AUTOMATED:
-            raise ValueError(
-                f"measured_accuracy.{key}: unknown option; allowed: {', '.join(AUTOMATED)}"
-            )
-        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        if not ok or not 0 <= v <= 1:
-            raise ValueError(f"measured_accuracy.{key}: must be a fraction 0-1 (got {v!r})")
-    return {
-        o: Range.point(measured[o]) if o in measured else a.range(f"automation.accuracy.{o}")
-        for o in AUTOMATED
-    }
+def people_minutes(answers: Answers, a: Assumptions, accuracy: Range) -> Range:
+    """Minutes of people per automated item: review of the routed share (each review capped at
+    the time of doing the item by hand) plus the wrong share redone."""
+    by_hand = answers.human_minutes_per_item
+    review = a.range("automation.review_minutes_per_item").clamp(hi=by_hand)
+    rework = a.range("automation.error_rework_factor").scale(by_hand)
+    return a.range("automation.review_share") * review + accuracy.complement() * rework
 
 
 def monthly_costs(
@@ -68,11 +63,9 @@ def monthly_costs(
     a: Assumptions,
     accuracy: Mapping[str, Range],
     later_iteration: Range,
-    serving: Range | None = None,
+    serving: Mapping[str, Range],
 ) -> dict[str, MonthlyCost]:
-    """serving: USD/month of serving the fine-tuned model (default: `serving_estimate`)."""
-    if serving is None:
-        serving = serving_estimate(answers, a, resolve_plan(answers, a)).usd_per_month
+    """serving: USD/month of hosting the trained models, {"fine_tune": ..., "classifier": ...}."""
     v = answers.monthly_volume
     zero = Range.point(0)
     human_rate = Range.point(answers.human_hourly_cost_usd / 60)  # USD/minute
@@ -80,44 +73,54 @@ def monthly_costs(
     out = {"human": MonthlyCost("human", zero, today, zero, zero)}
     eng_rate = engineering_hourly_rate(a)
     for o in AUTOMATED:
-        # Minutes of people per item: review every item, redo the wrong ones.
-        minutes = a.range("automation.review_minutes_per_item") + accuracy[
-            o
-        ].complement() * a.range("automation.error_rework_factor").scale(
-            answers.human_minutes_per_item
-        )
         out[o] = MonthlyCost(
             option=o,
-            inference=serving if o == "fine_tune" else _inference(o, answers, a),
-            human=minutes.scale(v) * human_rate,
+            inference=serving[o] if o in serving else _inference(o, answers, a),
+            human=people_minutes(answers, a, accuracy[o]).scale(v) * human_rate,
             operations=a.range(f"{o}.ops_hours_per_month") * eng_rate,
             retraining=_retraining(o, answers, a, later_iteration),
         )
     return out
 
 
-def setup_costs(answers: Answers, a: Assumptions, fine_tune_upfront: Range) -> dict[str, Range]:
+def classifier_setup(answers: Answers, a: Assumptions) -> Range:
+    """Days of integration, plus labelling the examples still missing (no floor: the baseline
+    already trained on the labels you have)."""
+    _, to_label = data_preparation_parts(answers, a)
+    return a.range("classifier.setup_weeks") * a.range("engineering.weekly_rate_usd") + to_label
+
+
+def setup_costs(
+    answers: Answers, a: Assumptions, fine_tune_upfront: Range, plan: Plan
+) -> dict[str, Range]:
     """One-off cost of putting each option in place (USD)."""
     rate = a.range("engineering.weekly_rate_usd")
     return {
         "human": Range.point(0),
         "prompting": a.range("prompting.setup_weeks") * rate,
         "rag": a.range("rag.setup_weeks") * rate,
+        "classifier": classifier_setup(answers, a),
         "fine_tune": fine_tune_upfront,
     }
 
 
-def build_months(answers: Answers, a: Assumptions) -> dict[str, Range]:
+def build_months(answers: Answers, a: Assumptions, plan: Plan) -> dict[str, Range]:
     """Months from the start until each option is live (today's process runs meanwhile)."""
-    ft_weeks = a.range("engineering.weeks_first_project")
-    if answers.in_house_ml_team:
-        ft_weeks = ft_weeks * a.range("engineering.in_house_factor")
     return {
         "human": Range.point(0),
         "prompting": a.range("prompting.setup_weeks").scale(1 / WEEKS_PER_MONTH),
         "rag": a.range("rag.setup_weeks").scale(1 / WEEKS_PER_MONTH),
-        "fine_tune": ft_weeks.scale(1 / WEEKS_PER_MONTH),
+        "classifier": a.range("classifier.setup_weeks").scale(1 / WEEKS_PER_MONTH),
+        "fine_tune": engineering_weeks(answers, a, plan.params_b).scale(1 / WEEKS_PER_MONTH),
     }
+
+
+def prompt_tokens(answers: Answers, a: Assumptions) -> Range:
+    """Instructions, few-shot examples and (for classification) the label list, plus the input."""
+    tokens = a.range("prompting.instruction_tokens") + answers.avg_input_tokens
+    if answers.task_type == "classification" and answers.n_classes:
+        tokens = tokens + a.range("prompting.tokens_per_class").scale(answers.n_classes)
+    return tokens
 
 
 def _inference(option: str, answers: Answers, a: Assumptions) -> Range:
@@ -127,10 +130,9 @@ def _inference(option: str, answers: Answers, a: Assumptions) -> Range:
     if answers.needs_private_infra:
         # Data may not leave: a general LLM has to be hosted privately, whatever the volume.
         return a.range("llm.private_hosting_usd_per_month") + store
-    prompt = a.range("prompting.instruction_tokens") + answers.avg_input_tokens
-    cost = (prompt * a.range("llm.input_usd_per_1m_tokens")).scale(per_m) + a.range(
-        "llm.output_usd_per_1m_tokens"
-    ).scale(answers.avg_output_tokens * per_m)
+    cost = (prompt_tokens(answers, a) * a.range("llm.input_usd_per_1m_tokens")).scale(
+        per_m
+    ) + a.range("llm.output_usd_per_1m_tokens").scale(answers.avg_output_tokens * per_m)
     if option == "rag":
         context = a.range("rag.context_tokens") * a.range("llm.input_usd_per_1m_tokens")
         embed = a.range("embedding.usd_per_1m_tokens").scale(answers.avg_input_tokens)
@@ -139,6 +141,9 @@ def _inference(option: str, answers: Answers, a: Assumptions) -> Range:
 
 
 def _retraining(option: str, answers: Answers, a: Assumptions, later: Range) -> Range:
-    if option != "fine_tune" or answers.data_change == "never":
+    if option not in ("fine_tune", "classifier") or answers.data_change == "never":
         return Range.point(0)
-    return later / a.range(f"retraining.months_between.{answers.data_change}")
+    interval = a.range(f"retraining.months_between.{answers.data_change}")
+    if option == "classifier":  # retrains in minutes on a CPU: an engineer checks and redeploys
+        return a.range("classifier.retrain_hours") * engineering_hourly_rate(a) / interval
+    return later / interval

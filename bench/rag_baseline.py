@@ -3,6 +3,11 @@
 Run (from the repository root; needs ../shared/data/banking77):
     .venv/bin/python bench/rag_baseline.py [--data ../shared/data/banking77] [--rounds 1]
         [--json bench_rag.json]
+    .venv/bin/python bench/rag_baseline.py --intents150 --rounds 3   # issue 19's shape
+`--intents150` builds (in a temp folder) 15,000 / 4,500 short intent queries with 150 labels
+from banking77 (`bench.baseline_scale.intent_rows`), the shape issue 19 measured.
+The first line names the host: CPU model, matrix units (lscpu's flags) and the load average,
+which is printed again beside every round.
 
 In one process, after all imports and an untimed warm-up (so neither side pays imports or a cold
 file cache), each round runs
@@ -38,6 +43,7 @@ from sentence_transformers import SentenceTransformer  # noqa: E402
 
 from core.models import shipped_minilm_path  # noqa: E402
 from rag_baseline.evaluate import EvalConfig, evaluate  # noqa: E402
+from rag_baseline.plan import host_line, load_average  # noqa: E402
 
 
 def peer(data: Path) -> dict:
@@ -82,7 +88,12 @@ def ours(data: Path, tmp: Path, cache_dir: Path | None) -> dict:
         "probe_accuracy": result["probe"]["accuracy"],
         "classic_accuracy": result["classic"]["accuracy"],
         "best": result["best"]["method"],
+        "best_accuracy": result["best"]["accuracy"],
         "precision": result["precision"],
+        "plan": {k: result["plan"][k] for k in ("bf16_unit", "token_budget", "overlap")},
+        "threads": [result["plan"]["embed_threads"], result["plan"]["fit_threads"]],
+        "ms_per_item": {m: result[m]["latency_ms_per_item"] for m in result["methods"]},
+        "items_per_s": {m: result[m]["items_per_s"] for m in result["methods"]},
     }
 
 
@@ -124,7 +135,9 @@ def warm_up() -> None:
 def one_round(data: Path) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        row = {"peer": peer(data), "ours_no_cache": ours(data, tmp, None)}
+        row = {"load_before": load_average(), "peer": peer(data)}
+        row["ours_no_cache"] = ours(data, tmp, None)
+        row["load_after_pair"] = load_average()
         row["ours_cache_first"] = ours(data, tmp, tmp / "emb")
         row["ours_cache_repeat"] = ours(data, tmp, tmp / "emb")
     return row
@@ -135,7 +148,8 @@ def summarise(rounds: list[dict]) -> dict:
         values = [r[run][key] for r in rounds]
         return statistics.median(values) if isinstance(values[0], int | float) else values[0]
 
-    summary = {run: {k: med(run, k) for k in rounds[0][run]} for run in rounds[0]}
+    runs = [k for k in rounds[0] if not k.startswith("load")]
+    summary = {run: {k: med(run, k) for k in rounds[0][run]} for run in runs}
     summary["ratio_wall_ours_over_peer"] = med("ours_no_cache", "wall_s") / med("peer", "wall_s")
     summary["ratio_per_round"] = [
         round(r["ours_no_cache"]["wall_s"] / r["peer"]["wall_s"], 3) for r in rounds
@@ -162,7 +176,9 @@ def print_summary(s: dict) -> None:
             f"{name:<20}{run['wall_s']:>9.2f}{run['embed_s']:>9.2f}{run['knn_accuracy']:>9.4f}"
             f"{probe:>11}{classic:>9}"
         )
-    print(f"best cheap baseline by CV: {o['best']}")
+    print(f"best cheap baseline by CV: {o['best']} ({o['best_accuracy']:.4f}); plan {o['plan']}")
+    speeds = ", ".join(f"{m} {ms:.2f}" for m, ms in o["ms_per_item"].items())
+    print(f"ms per item, one at a time, each method's own path: {speeds}")
     print(f"peer encode speed: {p['sentences_per_s']:.0f} sentences/s")
     print(
         f"ours/peer wall time (cache off): {s['ratio_wall_ours_over_peer']:.3f} (goal <= 0.5); "
@@ -182,7 +198,15 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/banking77")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--intents150", action="store_true", help="15,000 / 4,500 texts, 150 labels (issue 19)"
+    )
     args = parser.parse_args()
+    print(f"host: {host_line()}", flush=True)
+    if args.intents150:
+        from bench.baseline_scale import write_intents
+
+        args.data = write_intents(Path(tempfile.mkdtemp(prefix="intents150-")))
     if not (args.data / "train.csv").exists():
         print(f"error: {args.data}/train.csv not found; pass --data", file=sys.stderr)
         return 2
@@ -190,10 +214,18 @@ def main() -> int:
     rounds = []
     for i in range(args.rounds):
         rounds.append(one_round(args.data))
-        print(f"round {i + 1}: {json.dumps(rounds[-1])}", file=sys.stderr, flush=True)
+        r = rounds[-1]
+        p, o = r["peer"]["wall_s"], r["ours_no_cache"]["wall_s"]
+        print(
+            f"round {i + 1}: peer {p:.2f} s, ours {o:.2f} s, ratio {o / p:.3f}; load average "
+            f"{r['load_before']} -> {r['load_after_pair']}",
+            flush=True,
+        )
+        print(f"round {i + 1}: {json.dumps(r)}", file=sys.stderr, flush=True)
     summary = summarise(rounds)
     summary["paired_encode"] = paired_encode(args.data)
     print_summary(summary)
+    print(f"host after: {host_line()}")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rounds": rounds}, indent=1))
     return 0

@@ -10,6 +10,7 @@ Both score the same held-out test.csv with core.metrics.
     .venv/bin/python bench/trainer.py --per-class 10   # the same, explicitly
     .venv/bin/python bench/trainer.py --full           # all 10,003 training rows (~10+ min)
     .venv/bin/python bench/trainer.py --skip-peer      # ours only
+    .venv/bin/python bench/trainer.py --peer-epochs 3  # shorter peer (its samples/s is what counts)
     .venv/bin/python bench/trainer.py --generation --device cuda   # GPU check (SmolLM2, bf16)
 """
 
@@ -171,6 +172,14 @@ def run_ours(train_csv: Path, test_csv: Path, work: Path, threads: int, extra: l
         raise SystemExit(f"ours failed (exit {res.returncode})")
     out = json.loads(res.stdout.strip().splitlines()[-1])
     out["process_wall_s"] = round(wall, 1)
+    run_dir = Path(out["run_dir"])
+    status = json.loads((run_dir / "status.json").read_text())
+    final = json.loads((run_dir / "metrics.json").read_text())
+    out["predicted_train_s_range"] = status.get("predicted_train_s_range")
+    out["threads"] = final.get("threads")
+    out["thread_changes"] = sum(
+        "thread(s):" in line for line in (run_dir / "stdout.log").read_text().splitlines()
+    )
     return out
 
 
@@ -180,9 +189,39 @@ def _cpu_rate(r: dict) -> float:
     return samples / max(r.get("train_cpu_s") or float("nan"), 1e-9)
 
 
+def host() -> dict:
+    """CPU model, its matrix units and core count, as docs/benchmarks.md rows name them."""
+    from trainer.estimate import matrix_units
+    from trainer.model import cpu_flags
+
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "matrix_units": matrix_units(cpu_flags()), "cores": os.cpu_count()}
+
+
+def load_now() -> float:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else float("nan")
+
+
 def report(setting: str, peer: dict | None, ours: dict | None) -> dict:
     rows = [("peer (HF Trainer, LoRA q,v)", peer), ("ours (python -m trainer)", ours)]
+    where = host()
     print(f"\n== {setting} ==")
+    print(
+        f"host: {where['cpu']}, {where['cores']} cores, matrix units "
+        f"{', '.join(where['matrix_units']) or 'none'}; 1-min load before/after: "
+        + "; ".join(
+            f"{name.split()[0]} {r['load'][0]}/{r['load'][1]}"
+            for name, r in rows
+            if r and "load" in r
+        )
+    )
     head = f"{'':30} {'samples/s':>10} {'per CPU-s':>10} {'train s':>9} {'accuracy':>9} {'F1':>7}"
     print(head)
     for name, r in rows:
@@ -191,14 +230,17 @@ def report(setting: str, peer: dict | None, ours: dict | None) -> dict:
                 f"{name:30} {r['train_samples_per_s']:>10.1f} {_cpu_rate(r):>10.1f} "
                 f"{r['train_s']:>9.1f} {r['accuracy']:>9.4f} {r['macro_f1']:>7.4f}"
             )
-    summary: dict = {"setting": setting, "peer": peer, "ours": ours}
+    summary: dict = {"setting": setting, "host": where, "peer": peer, "ours": ours}
     if ours:
         err = ours["predicted_train_s"] / ours["train_s"] - 1
         prior_err = ours["predicted_train_s_prior"] / ours["train_s"] - 1
+        lo, hi = ours.get("predicted_train_s_range") or (float("nan"), float("nan"))
         print(
-            f"ours: predicted train time {ours['predicted_train_s']:.1f} s vs measured "
-            f"{ours['train_s']:.1f} s ({err:+.0%}); before calibration "
-            f"{ours['predicted_train_s_prior']:.1f} s ({prior_err:+.0%})"
+            f"ours: predicted train time {ours['predicted_train_s']:.1f} s "
+            f"(range {lo:.1f}-{hi:.1f} s) vs measured {ours['train_s']:.1f} s ({err:+.0%}); "
+            f"before calibration {ours['predicted_train_s_prior']:.1f} s ({prior_err:+.0%}); "
+            f"threads {ours.get('threads')}, changed {ours.get('thread_changes', 0)} time(s) "
+            f"during the run; precision {ours.get('precision')}"
         )
         summary.update(prediction_error=round(err, 3), prior_prediction_error=round(prior_err, 3))
     if peer and ours:
@@ -289,17 +331,16 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
         train_csv = make_train_file(data, per_class, work)
-        ours = (
-            None
-            if args.skip_ours
-            else run_ours(train_csv, data / "test.csv", work, args.threads, args.ours_args)
-        )
+        ours = peer = None
+        if not args.skip_ours:
+            before = load_now()
+            ours = run_ours(train_csv, data / "test.csv", work, args.threads, args.ours_args)
+            ours["load"] = [before, load_now()]
         epochs = args.peer_epochs or (3.0 if per_class is None else 20.0)
-        peer = (
-            None
-            if args.skip_peer
-            else run_peer(train_csv, data / "test.csv", epochs, args.peer_lr, args.threads)
-        )
+        if not args.skip_peer:
+            before = load_now()
+            peer = run_peer(train_csv, data / "test.csv", epochs, args.peer_lr, args.threads)
+            peer["load"] = [before, load_now()]
     summary = report(setting, peer, ours)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

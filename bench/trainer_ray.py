@@ -8,7 +8,7 @@ this path when a GPU is at hand.
     .venv/bin/python bench/trainer_ray.py --generation --device cuda --gpus 1   # a GPU machine
     .venv/bin/python bench/trainer_ray.py --cluster http://HEAD:8265 --gpus 1 --gpu-type L4
 
-Without --cluster a local Ray head is started on 127.0.0.1 (trainer.launch_head) and stopped at
+Without --cluster a local Ray head is started on 127.0.0.1 (trainer.remote.head) and stopped at
 the end. Extra trainer flags go after `--`.
 """
 
@@ -85,6 +85,7 @@ def peer(flags: list[str], work: Path) -> dict:
 
 def ours(flags: list[str], work: Path, address: str, args: argparse.Namespace) -> dict:
     from trainer.jobs import JobManager
+    from trainer.runfolder import TERMINAL
 
     runs = work / "ours"
     where = ["--cluster", address, "--gpus", str(args.gpus), "--gpu-type", args.gpu_type]
@@ -95,7 +96,7 @@ def ours(flags: list[str], work: Path, address: str, args: argparse.Namespace) -
     submit_s = time.perf_counter() - t0
     run_id = json.loads(res.stdout)["run_id"]
     jm = JobManager(runs)
-    while (st := jm.status(run_id))["state"] not in ("completed", "failed", "cancelled"):
+    while (st := jm.status(run_id))["state"] not in TERMINAL:
         time.sleep(1.0)
     if st["state"] != "completed":
         raise SystemExit(f"ours (Ray) ended {st['state']}: {st.get('reason')}")
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (Path(args.data) / "train.csv").exists():
         print(f"bench: no train.csv in {args.data}", file=sys.stderr)
         return 2
-    from trainer.launch_head import LocalHead
+    from trainer.remote.head import LocalHead
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

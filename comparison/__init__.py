@@ -1,7 +1,10 @@
 """The comparison on one held-out split: the cheap baselines (kNN retrieval, linear probe, TF-IDF
 model; for generation RAG few-shot and nearest answer) against the trial fine-tune, with 95%
 intervals, McNemar's paired test, cost per 1,000 predictions, the trial's predicted against
-actual cost, and the advisor's verdict recomputed from the measured accuracy.
+actual cost, and the advisor's verdict recomputed from the measured accuracy: the best cheap
+baseline measures the `classifier` option itself, kNN stands in for `rag` as a proxy (generation:
+the RAG baseline is RAG's proxy), the trial measures `fine_tune`; the baseline's learning curve
+prices more labels.
 
 Pure Python apart from core.metrics (numpy/scipy); no streamlit. The decision memo's text lives
 in advisor/memo.py.

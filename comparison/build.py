@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,7 +75,7 @@ class Comparison:
     trial: dict[str, Any]
     gate_override: bool
     run_id: str | None
-    best_baseline: str  # key of the best cheap baseline (the advisor's measured "rag")
+    best_baseline: str  # key of the best cheap baseline (the advisor's measured "classifier")
     measured_accuracy: dict[str, float]
     report: dict[str, Any]  # advisor report with the measured accuracy
     assumed_report: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -163,20 +164,54 @@ def _ms_per_item(metrics: Mapping[str, Any]) -> float | None:
 
 
 def _system(kind: Kind, key: str, m: Mapping, timing: Mapping, price: float | None) -> System:
+    timing = m if m.get("items_per_s") else timing  # each baseline's own speed where measured
     ms = _ms_per_item(timing)
     return System(key, NAMES[key], m[kind.metric], m.get(f"{kind.metric}_ci95"),
                   m.get(kind.second), m.get(f"{kind.second}_ci95"), ms,
                   timing.get("latency_ms_per_item"), usd_per_1000(ms, price))  # fmt: skip
 
 
-def measured_by(baseline: Mapping[str, Any], best: str) -> dict[str, str]:
-    """What measured the advisor's "rag" figure: the best cheap baseline by name (the baseline's
-    own words when it chose that method); a probe or TF-IDF model may stand for the option."""
+KNN_PROXY = (
+    "proxy: kNN retrieval on your labels stands in for an LLM RAG (it shows what retrieval "
+    "finds, not what an LLM makes of it)"
+)
+
+
+def measured_by(baseline: Mapping[str, Any], best: str, task: str = "classification") -> dict:
+    """What measured each of the advisor's figures: for classification the best cheap baseline
+    (the baseline's own words when it chose that method) is the small classifier itself, and
+    kNN stands in for RAG as a proxy; for generation the few-shot RAG baseline is a proxy."""
+    if task == "generation":
+        name = NAMES.get(best, best)
+        return {"rag": f"proxy: the {name} baseline stands in for an LLM RAG (a lower bound)"}
     own = baseline.get("best")
     name = NAMES.get(best, best)
     if isinstance(own, Mapping) and own.get("method") == best and isinstance(own.get("name"), str):
         name = own["name"]
-    return {"rag": f"best cheap baseline: {name}"}
+    return {"classifier": f"best cheap baseline: {name}", "rag": KNN_PROXY}
+
+
+def baseline_measured(baseline: Mapping[str, Any], best: str, task: str) -> dict[str, float]:
+    """The advisor's measured figures from the baseline: classification -> the classifier (the
+    best cheap baseline) and RAG (kNN, a proxy); generation -> RAG (the few-shot baseline)."""
+    metric = KINDS[task].metric
+    if task == "generation":
+        return {"rag": float(baseline[best][metric])}
+    out = {"classifier": float(baseline[best][metric])}
+    knn = baseline.get("knn")
+    if isinstance(knn, Mapping) and isinstance(knn.get(metric), int | float):
+        out["rag"] = float(knn[metric])
+    return out
+
+
+def learning_gain(baseline: Mapping[str, Any]) -> float | None:
+    """The baseline's measured accuracy gain per doubling of the labels (its learning curve),
+    when it has one; a negative slope (more labels did not help) counts as none."""
+    curve = baseline.get("learning_curve")
+    g = curve.get("gain_per_doubling") if isinstance(curve, Mapping) else None
+    if not isinstance(g, int | float) or isinstance(g, bool) or not math.isfinite(g):
+        return None
+    return min(max(float(g), 0.0), 1.0)
 
 
 def best_baseline(baseline: Mapping[str, Any], keys: tuple[str, ...], metric: str) -> str:
@@ -239,9 +274,10 @@ def build(
             f"only {len(ids)} of {baseline.get('n_test')} held-out items were scored by both"
         )
     best = best_baseline(baseline, keys, kind.metric)
-    measured = {"rag": float(baseline[best][kind.metric]), "fine_tune": float(final[kind.metric])}
-    by = measured_by(baseline, best)
-    report = estimate(answers, assumptions, measured_accuracy=measured, measured_by=by).to_dict()
+    measured = {**baseline_measured(baseline, best, task), "fine_tune": float(final[kind.metric])}
+    by = measured_by(baseline, best, task)
+    gain = learning_gain(baseline)
+    report = estimate(answers, assumptions, measured, by, gain).to_dict()
     return Comparison(
         task=task,
         metric_labels=list(kind.labels),
@@ -255,7 +291,7 @@ def build(
         best_baseline=best,
         measured_accuracy=measured,
         report=report,
-        assumed_report=estimate(answers, assumptions).to_dict(),
+        assumed_report=estimate(answers, assumptions, gain_per_doubling=gain).to_dict(),
         warnings=warnings,
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from advisor import Answers, Assumptions, load_assumptions
 from advisor.jsonio import read
-from comparison.build import KINDS, best_baseline, measured_by
+from comparison.build import KINDS, best_baseline, learning_gain, measured_by
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,22 @@ def load_project(root: str | Path, run_id: str | None = None) -> ProjectFiles:
 
 def measured_accuracy(root: str | Path, split_id: str) -> dict[str, float]:
     """What the project measured on its saved split, for the advisor's `measured_accuracy`:
-    "rag" from the baseline's best cheap method (its `best`, else the best of its methods;
-    exact match for generation), "fine_tune" from the last saved comparison on the same
+    for classification "classifier" from the baseline's best cheap method (its `best`, else the
+    best of its methods) and "rag" from kNN (a proxy); for generation "rag" from the few-shot
+    baseline (exact match, a proxy); "fine_tune" from the last saved comparison on the same
     split. Missing or unreadable files give {} (the assumptions stay)."""
     return measured_evidence(root, split_id)[0]
+
+
+def measured_gain(root: str | Path, split_id: str) -> float | None:
+    """The baseline's learning-curve gain per doubling on the saved split, or None."""
+    if not split_id:
+        return None
+    try:
+        base = _optional(Path(root) / "results" / f"baseline-{split_id}" / "results.json", "b")
+    except ValueError:
+        return None
+    return learning_gain(base) if isinstance(base, dict) else None
 
 
 def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float], dict[str, str]]:
@@ -102,7 +114,8 @@ def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float]
     except ValueError:
         return out, by
     if isinstance(base, dict):
-        kind = KINDS["generation" if base.get("task") == "generation" else "classification"]
+        task = "generation" if base.get("task") == "generation" else "classification"
+        kind = KINDS[task]
         keys = tuple(k for k in kind.baselines if _fraction(_score(base, k, kind.metric)))
         own = base.get("best") if isinstance(base.get("best"), dict) else {}
         method = own.get("method") if isinstance(own.get("method"), str) else None
@@ -111,9 +124,13 @@ def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float]
         score = own.get("accuracy")  # the baseline's own figure for its best, else the block's
         if own.get("method") != method or not _fraction(score):
             score = _score(base, method, kind.metric) if method else None
+        named = measured_by(base, method, task) if method else {}
         if method and _fraction(score):
-            out["rag"] = float(score)
-            by["rag"] = measured_by(base, method)["rag"]
+            out["rag" if task == "generation" else "classifier"] = float(score)
+        knn = _score(base, "knn", kind.metric)
+        if task == "classification" and _fraction(knn):
+            out["rag"] = float(knn)
+        by = {k: v for k, v in named.items() if k in out}
     if isinstance(comp, dict) and comp.get("split_id") == split_id:
         ft = (comp.get("measured_accuracy") or {}).get("fine_tune")
         if _fraction(ft):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,13 +256,46 @@ def resolve_columns(table: Table, text_col: str | None, label_col: str | None) -
     return text_col, label_col
 
 
+# A label like `card_arrival`, `BILLING-2`, `5` or `refund`: one token, no spaces, short. A column
+# of these is a set of classes however few rows each has (77 rows with 77 intents are classes
+# with too few examples, not 77 free-text answers).
+IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[_.:/-][A-Za-z0-9]+)*")
+IDENTIFIER_MAX_CHARS = 40
+
+
+def identifier_like(values: Iterable[str]) -> bool:
+    """True when every value is a short identifier (no spaces, at most 40 characters)."""
+    values = list(values)
+    return bool(values) and all(
+        len(v) <= IDENTIFIER_MAX_CHARS and IDENTIFIER.fullmatch(v) for v in values
+    )
+
+
 def infer_task(labels: list[str]) -> Task:
-    """Short, repeated labels mean classification; long or mostly unique outputs mean generation."""
+    """Identifier-like or short, repeated labels mean classification; long or mostly unique
+    outputs mean generation."""
     unique = set(labels)
+    if identifier_like(unique):
+        return "classification"
     mean_words = sum(len(x.split()) for x in unique) / max(len(unique), 1)
     if len(unique) <= max(2, 0.5 * len(labels)) and mean_words <= 6:
         return "classification"
     return "generation"
+
+
+def inference_note(task: Task, labels: list[str], label_col: str) -> str:
+    """One line saying how the task was inferred and the flag that overrides it."""
+    unique = set(labels)
+    other = "generation" if task == "classification" else "classification"
+    why = (
+        "identifier-like labels"
+        if task == "classification" and identifier_like(unique)
+        else ("short, repeated labels" if task == "classification" else "free-text outputs")
+    )
+    return (
+        f"task: column '{label_col}' read as {task} ({len(unique):,} distinct {why} in "
+        f"{len(labels):,} rows); pass --task {other} to override."
+    )
 
 
 def clean_columns(

@@ -19,6 +19,7 @@ from core.data import (
     Task,
     clean_columns,
     infer_task,
+    inference_note,
     load_table,
     resolve_columns,
 )
@@ -46,6 +47,7 @@ class Dataset:
     split_path: str
     warnings: list[str] = field(default_factory=list)
     leakage: list[str] = field(default_factory=list)  # test ids whose text is also in train
+    task_note: str = ""  # how the task was inferred and the flag that overrides it ('' if given)
 
     @property
     def labels(self) -> list[str]:
@@ -240,21 +242,36 @@ def _inferred_generation_warning(name: str, label_col: str, rows: _Side, task: T
 def prepare_dataset(spec: DataSpec) -> Dataset:
     """Load, validate and split as `spec` says. Raises DataError (never anything else) for bad
     input."""
-    train_path, test_path, text_col, label_col = (
-        spec.train,
-        spec.test,
-        spec.text_col,
-        spec.label_col,
-    )
-    task, test_size, seed, drop_leakage = spec.task, spec.test_size, spec.seed, spec.drop_leakage
-    max_chars, max_mb = spec.max_chars, spec.max_mb
-    train_table = load_table(train_path, max_mb=max_mb)
-    text_col, label_col = resolve_columns(train_table, text_col, label_col)
+    task, max_chars = spec.task, spec.max_chars
+    train_table = load_table(spec.train, max_mb=spec.max_mb)
+    text_col, label_col = resolve_columns(train_table, spec.text_col, spec.label_col)
     warnings: list[str] = list(train_table.warnings)
     rows = _load_side(train_table, text_col, label_col, max_chars, warnings, "r")
+    note = ""
     if task is None:
         task = infer_task(rows.labels)
+        note = inference_note(task, rows.labels, label_col)
         warnings.extend(_inferred_generation_warning(name_of(train_table), label_col, rows, task))
+    try:
+        return _split(spec, train_table, text_col, label_col, task, rows, warnings, note)
+    except DataError as exc:
+        if note and task == "classification":  # the refusal says how to read it otherwise
+            raise DataError(f"{exc} ({note})") from None
+        raise
+
+
+def _split(
+    spec: DataSpec,
+    train_table: Table,
+    text_col: str,
+    label_col: str,
+    task: Task,
+    rows: _Side,
+    warnings: list[str],
+    note: str,
+) -> Dataset:
+    test_path, test_size, seed = spec.test, spec.test_size, spec.seed
+    drop_leakage, max_chars, max_mb = spec.drop_leakage, spec.max_chars, spec.max_mb
     key = {
         "train_file": file_hash(train_table.path),
         "text_col": text_col,
@@ -297,4 +314,5 @@ def prepare_dataset(spec: DataSpec) -> Dataset:
         split_path=str(split_path),
         warnings=warnings,
         leakage=leaked,
+        task_note=note,
     )

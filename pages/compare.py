@@ -1,6 +1,8 @@
 """Compare: the cheap baselines and the trial fine-tune on the same held-out split, a paired
-McNemar test, latency and cost per 1,000 predictions, trial cost predicted vs actual, the verdict
-recomputed from the measured accuracy (comparison package), and the decision memo (advisor.memo)
+McNemar test, latency and cost per 1,000 predictions, trial cost predicted vs actual, and the
+verdict recomputed from the measured accuracy (comparison package): the best cheap baseline is the
+small classifier option, kNN stands in for RAG as a proxy. Every option with its measured or
+assumed accuracy and cost, the swap point, "measure first", and the decision memo (advisor.memo)
 to download; the comparison is saved as comparison.json for `python -m advisor memo --project`."""
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from advisor import memo
 from advisor.text import OPTION_NAMES, usd
 from ui import charts, nav, state, training
 from ui.safe import plain
-from ui.verdict import months_text, show_break_even, show_headline, show_reasons
+from ui.verdict import (
+    months_text,
+    show_break_even,
+    show_headline,
+    show_options,
+    show_reasons,
+)
 
 nav.require_app()
 
@@ -67,11 +75,13 @@ try:
 except OSError as exc:  # the page still shows it; only the CLI memo misses the file
     st.warning(plain(f"Could not save comparison.json: {exc}"))
 
+show_headline(report)  # the verdict first; an override banner follows it
 training.show_override_banner(config)
-st.subheader(comp["conclusion"])
-show_headline(report)
+st.markdown(f"**{plain(comp['conclusion'])}**")
 for warning in comp["warnings"]:
     st.warning(plain(warning))
+st.subheader("Every option, with what was measured")
+show_options(report, key="compare_options")
 
 st.dataframe(pd.DataFrame(comparison.system_table(comp)), hide_index=True, width="stretch")
 left, right = st.columns(2)
@@ -85,13 +95,25 @@ st.dataframe(pd.DataFrame(comparison.paired_table(comp)), hide_index=True, width
 trial = comp["trial"]
 assumed = comp["assumed_report"]
 c1, c2, c3, c4 = st.columns(4)
+# Short labels (a tile cuts long ones); what each means is in its help.
 c1.metric(
-    "Predicted training time",
+    "Training, predicted",
     "—" if trial["predicted_train_s"] is None else f"{trial['predicted_train_s']:,.0f} s",
+    help="The advisor's estimate before launch, for this machine.",
 )
-c2.metric("Actual training time", "—" if trial["train_s"] is None else f"{trial['train_s']:,.0f} s")
-c3.metric("Fine-tuning break-even, assumed accuracy", months_text(assumed["break_even_months"]))
-c4.metric("Fine-tuning break-even, measured accuracy", months_text(report["break_even_months"]))
+c2.metric("Training, actual", "—" if trial["train_s"] is None else f"{trial['train_s']:,.0f} s")
+c3.metric(
+    "Break-even, assumed",
+    months_text(assumed["break_even_months"]),
+    help=f"{OPTION_NAMES[assumed['recommendation']]} against today's process, with the "
+    "assumed accuracy.",
+)
+c4.metric(
+    "Break-even, measured",
+    months_text(report["break_even_months"]),
+    help=f"{OPTION_NAMES[report['recommendation']]} against today's process, with the "
+    "accuracy measured on your data.",
+)
 st.caption(
     plain(
         f"Trial compute cost on {trial['device']}: predicted {usd(trial['predicted_usd'], 4)}, "
@@ -100,12 +122,14 @@ st.caption(
     )
 )
 show_break_even(report)
-headline = report["break_even"]["rows"][0]
+rows = report["break_even"]["rows"]
+headline = rows[0] if rows else None
 st.altair_chart(
     charts.cumulative_costs(
-        report["series"], headline["expected"],
-        [o for o, why in report["excluded"].items() if why],
-        label=headline["label"], option=report["recommendation"],
+        report["series"], headline["expected"] if headline else None,
+        [o for o, v in report["options"].items() if v["ruled_out_by"]],
+        label=headline["label"] if headline else OPTION_NAMES[report["recommendation"]],
+        option=headline["option"] if headline else report["recommendation"],
     ),
     width="stretch",
 )  # fmt: skip

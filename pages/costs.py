@@ -1,6 +1,8 @@
-"""Costs & ROI: the verdict first; budget fit of the recommended option; break-even as a range
-against today's process (and the alternatives); every option's monthly running cost broken down;
-the fine-tuning project's cost lines beside the article's ranges; sensitivity; assumptions."""
+"""Costs & ROI: the verdict first and what it rests on (swap point, measure first); every option
+(today's process, prompting, RAG, the small classifier, fine-tuning) costed the same way with its
+accuracy and source; first-year budget fit of the recommendation; break-even as a range; monthly
+running cost broken down; the fine-tuning project beside the article's ranges; sensitivity;
+assumptions."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from advisor.text import (
     break_even_line,
     budget_line,
     cost_rows,
+    inference_name,
     monthly_rows,
     reference_line,
 )
@@ -27,9 +30,11 @@ from ui.verdict import (
     current_report,
     measured,
     months_text,
+    plan_text,
     short_usd,
     show_break_even,
     show_headline,
+    show_options,
     show_reasons,
 )
 
@@ -55,14 +60,19 @@ if s.overrides_error and not state.valid_overrides():
 evidence = measured()
 report = current_report()
 rec, budget, h = report["recommendation"], report["budget"], report["horizon_months"]
-costs = report["costs"]
+options = report["options"]
+project = report["fine_tune_project"]
 
 show_headline(report)
-headline = report["break_even"]["rows"][0]
+rows = report["break_even"]["rows"]
+headline = rows[0] if rows else None
+spend = budget["first_year_usd"]
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(f"Set-up, {IN_TEXT[rec]}", f"${budget['setup_usd']['expected']:,.0f}",
-          help=f"Range {short_usd(budget['setup_usd']['low'])} – "
-          f"{short_usd(budget['setup_usd']['high'])} (best – worst case)")  # fmt: skip
+spend_help = (
+    "AI spend: set-up, model or API, upkeep, retraining over the first 12 months. Range "
+    f"{short_usd(spend['low'])} – {short_usd(spend['high'])} (best – worst case)"
+)
+c1.metric(f"First year, {IN_TEXT[rec]}", short_usd(spend["expected"]), help=spend_help)
 if not budget["fits"]:
     fit, risk = f"short by {short_usd(budget['shortfall_usd'])}", None
 else:
@@ -73,50 +83,58 @@ else:
 c2.metric("Budget fit", fit, delta=risk, delta_color="inverse", delta_arrow="off",
           help=plain(budget_line(budget)))  # fmt: skip
 c3.metric(
-    f"Break-even vs {IN_TEXT[headline['against']]}",
-    months_text(headline["expected"]),
-    help=plain(break_even_line(headline, h)),
+    f"Break-even vs {IN_TEXT[headline['against']]}" if headline else "Break-even",
+    months_text(headline["expected"]) if headline else "—",
+    help=plain(break_even_line(headline, h)) if headline else "Nothing to pay back.",
 )
-c4.metric(f"Cost over {h} months", short_usd(report["horizon_costs"][rec]["expected"]))
+c4.metric(f"Cost over {h} months", short_usd(options[rec]["horizon_usd"]["expected"]))
 st.markdown(plain(budget_line(budget)))
+if report.get("labelling"):
+    st.markdown(plain(report["labelling"]["message"]))
+
+st.subheader("Every option, costed the same way")
+show_options(report, key="costs_options")
 show_break_even(report)
 show_reasons(report)
-st.caption(plain(f"Fine-tuning plan: {report['plan']['label']}. {report['plan']['trial_note']}"))
+st.caption(plain(f"{plan_text(report)} {report['plan']['trial_note']}"))
 
-ruled_out = [o for o, why in report["excluded"].items() if why]
+ruled_out = [o for o, v in options.items() if v["ruled_out_by"]]
 st.altair_chart(
     charts.cumulative_costs(
-        report["series"], headline["expected"], ruled_out,
-        label=headline["label"], option=rec,
+        report["series"], headline["expected"] if headline else None, ruled_out,
+        label=headline["label"] if headline else IN_TEXT[rec],
+        option=headline["option"] if headline else rec,
     ),
     width="stretch",
 )  # fmt: skip
 
 st.subheader("Monthly running cost, per option")
-st.altair_chart(charts.monthly_breakdown(report["monthly_running_costs"]), width="stretch")
+monthly = {o: {"parts": v["monthly_parts"]} for o, v in options.items()}
+st.altair_chart(charts.monthly_breakdown(monthly), width="stretch")
 st.dataframe(
-    pd.DataFrame(monthly_rows(report), columns=["Option", *(PART_NAMES[p] for p in PARTS),
-                                                "Total"]),
+    pd.DataFrame(monthly_rows(report), columns=["Option", inference_name(report),
+                                                *(PART_NAMES[p] for p in PARTS[1:]), "Total"]),
     hide_index=True,
     width="stretch",
 )  # fmt: skip
-serving = report["serving"]
+serving, small = project["serving"], report["classifier_serving"]
 where = "a managed endpoint" if serving["count"] == 0 else (
     f"{serving['count']} x {serving['device']}")  # fmt: skip
 st.caption(
     plain(f"The fine-tuned model serves on {where}: the cheapest device that holds "
-          f"{report['plan']['base_model']} and answers in time at your volume.")
+          f"{report['plan']['base_model']} and answers in time at your volume. The small "
+          f"classifier serves on {small['count']} x {small['device']}.")
 )  # fmt: skip
 
 st.subheader("A first fine-tuning project")
 left, right = st.columns(2)
 with left:
-    st.altair_chart(charts.cost_bars(costs), width="stretch")
+    st.altair_chart(charts.cost_bars(project["costs"]), width="stretch")
 with right:
     st.dataframe(pd.DataFrame(cost_rows(report), columns=["Part", "Low", "Expected", "High"]),
                  hide_index=True, width="stretch")  # fmt: skip
 st.markdown("**The article's reference ranges beside this estimate**")
-st.markdown("\n".join(f"- {plain(reference_line(r))}" for r in report["reference_ranges"]))
+st.markdown("\n".join(f"- {plain(reference_line(r))}" for r in project["reference_ranges"]))
 
 st.subheader("What moves fine-tuning's break-even most")
 rows = _sensitivity(
@@ -128,9 +146,9 @@ tornado = [
     {"label": r["label"], "low": r["break_even_low"], "high": r["break_even_high"]} for r in rows
 ]
 if tornado:
-    st.altair_chart(
-        charts.sensitivity_tornado(tornado, report["break_even_months"]), width="stretch"
-    )
+    ft_row = next(r for r in project["reference_ranges"] if r["unit"] == "months")
+    ft_break_even = (ft_row["estimate"] or {}).get("expected")  # fine-tuning vs today's
+    st.altair_chart(charts.sensitivity_tornado(tornado, ft_break_even), width="stretch")
     st.caption(
         "Bars span break-even with each assumption at its low and high value; "
         "'never' is drawn at the planning horizon."

@@ -152,6 +152,8 @@ _progress()
 results = project.load_baseline(choice.split_id) if choice.ready else None
 if results:
     baseline.show_results(results)
+    if results.get("task") == "classification" and not running:  # saved by the same job
+        nav.link("model", "Try, batch-predict or export the chosen small classifier")
     nav.link("fine_tune", "Next: a trial fine-tune on the same split")
 elif choice.ready and not running:  # nothing run yet
     st.info("No baseline yet for this split: run it (about a minute on two CPU cores).")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from trainer import outlook
 from ui import nav, state, training
+from ui import training_launch as launch
 from ui.safe import plain
 from ui.verdict import current_report, verdict_title
 
@@ -24,24 +26,8 @@ st.info(
 )
 
 # --- the gate ---------------------------------------------------------------------------------
-justified = report["fine_tune_justified"]
-if justified:
-    st.success(f"The advisor's verdict: {verdict_title(report)}. Fine-tuning is justified.")
-    override = False
-else:
-    st.warning(
-        f"The advisor's verdict is **{verdict_title(report)}**: fine-tuning is not justified by "
-        "your answers (see the Questionnaire). Launching is locked.",
-        icon=":material/lock:",
-    )
-    override = st.checkbox(
-        "Override: I want a trial fine-tune anyway, against the advisor's verdict",
-        key="gate_override",
-        help="Recorded in the run's config; every result of the run carries a warning.",
-    )
-    if override:
-        st.error(training.OVERRIDE_WARNING, icon=":material/warning:")
-allowed = justified or override
+allowed = launch.gate(report, verdict_title(report), training.OVERRIDE_WARNING)
+override = allowed and not report["fine_tune_justified"]
 
 # --- the data ---------------------------------------------------------------------------------
 choice = s.data
@@ -70,12 +56,12 @@ max_steps = c2.number_input(
     help="A short trial: stop after this many optimizer steps.",
 )
 batch_size = c3.number_input("Batch size", value=32, step=8, key="ft_batch_size")
-advanced = training.advanced_settings(choice.n_train, int(batch_size))
+advanced = launch.advanced_settings(choice.n_train, int(batch_size), int(max_steps))
 
 config = None
 try:
     config = (
-        training.make_config(
+        outlook.make_config(
             project,
             choice,
             base_model=base_model,
@@ -92,31 +78,28 @@ except ValueError as exc:
     st.error(f"Cannot use these settings: {plain(str(exc))}")
 cluster, cluster_ok = None, True  # where to run: this machine or a Ray cluster
 try:
-    cluster = training.where_to_run(project, state.assumptions())
+    cluster = launch.where_to_run(project, state.assumptions())
 except ValueError as exc:
     cluster_ok = False
     st.error(f"Cannot use this cluster: {plain(str(exc))}")
 prediction = (
-    training.predict(config, choice, state.answers(), state.assumptions(), cluster)
-    if config
-    else {}
+    outlook.predict(config, choice, state.answers(), state.assumptions(), cluster) if config else {}
 )
 if config is not None:
-    training.show_prediction(prediction)
-launched = st.button(
-    "Launch trial fine-tune",
-    type="primary",
-    disabled=not (allowed and config is not None and cluster_ok),
-    key="ft_launch",
+    launch.show_prediction(prediction)
+jobs = training.manager(str(project.runs_dir))
+launched = launch.launch_button(
+    allowed and config is not None and cluster_ok, training.active_run(jobs)
 )
 if launched and config is not None and allowed:
     try:
-        s.selected_run = training.manager(str(project.runs_dir)).launch(config, cluster=cluster)
-        training.save_prediction(project.runs_dir / s.selected_run, prediction)
+        s.selected_run = jobs.launch(config, cluster=cluster)
+        outlook.save_prediction(project.runs_dir / s.selected_run, prediction)
+        st.rerun()  # Launch is now disabled while the run goes
     except ValueError as exc:
         st.error(f"Not launched: {plain(str(exc))}")
 
 # --- the live run -----------------------------------------------------------------------------
-runs = training.manager(str(project.runs_dir)).list_runs()
+runs = jobs.list_runs()
 if runs:
     training.live_status(project, training.run_picker(project, runs, key="ft_run"))

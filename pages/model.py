@@ -1,6 +1,6 @@
-"""Model: the trial fine-tune in hand. Try a text (label, confidence, nearest training examples;
-the output for generation), predict a whole file and download the result, download the adapter
-or the merged model with its model card."""
+"""Model: the models in hand, the trial fine-tune's and the small classifier the baseline chose.
+Try a text (label, confidence, nearest training examples; the output for generation), predict a
+whole file and download it with your columns kept, download the model with its model card."""
 
 from __future__ import annotations
 
@@ -8,87 +8,105 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data import DataError
-from ui import model, nav, state, training
+from ui import baseline, model, nav, state, training
 from ui.safe import plain
 
 nav.require_app()
 
 st.title("Your model")
 project = state.current_project()
+choice = state.get_state().data
 runs = model.completed_runs(project)
-if not runs:
-    st.info("No completed fine-tune in this project yet: the model appears here when one ends.")
+results = project.load_baseline(choice.split_id) if choice.ready else None
+folder = model.classifier_folder(project, choice.split_id) if choice.ready else None
+has_classifier = bool(results and results.get("task") == "classification" and results.get("best"))
+kinds = (["fine_tune"] if runs else []) + (["classifier"] if has_classifier else [])
+if not kinds:
+    st.info(
+        "No model in this project yet: the small classifier appears here when the baseline has "
+        "run, the fine-tuned model when a trial fine-tune completes."
+    )
+    nav.link("data", "Go to Data & baseline")
     nav.link("fine_tune", "Go to Fine-tune")
     st.stop()
 
-run_id = training.run_picker(project, runs, key="model_run", label="Fine-tuned run")
-run_dir = Path(project.runs_dir) / run_id
-final = training.manager(str(project.runs_dir)).final_metrics(run_id)
-training.show_override_banner(training.run_config(run_dir))
-st.markdown(model.summary(run_dir, final))
-try:
-    pred = model.load(run_dir)
-except (OSError, ValueError) as exc:
-    st.error(f"Cannot load the model of run {run_id}: {plain(str(exc))}")
-    st.stop()
+names = {"fine_tune": "Trial fine-tune", "classifier": "Small classifier (the best baseline)"}
+kind = kinds[0]
+if len(kinds) > 1:
+    kind = st.radio("Model", kinds, format_func=names.get, horizontal=True, key="model_kind")
+
+if kind == "fine_tune":
+    run_id = training.run_picker(project, runs, key="model_run", label="Fine-tuned run")
+    run_dir = Path(project.runs_dir) / run_id
+    final = training.manager(str(project.runs_dir)).final_metrics(run_id)
+    training.show_override_banner(training.run_config(run_dir))
+    st.markdown(model.summary(run_dir, final))
+    try:
+        pred = model.load(run_dir)
+    except (OSError, ValueError) as exc:
+        st.error(f"Cannot load the model of run {run_id}: {plain(str(exc))}")
+        st.stop()
+    key, nearest_by = f"run:{run_dir}", "by the fine-tuned encoder"
+else:
+    job = baseline.runner().get(baseline.job_key(project, choice))
+    if not (folder / "classifier.json").exists() and job is not None and not job.done:
+        st.info("The baseline is still running; its classifier appears here when it ends.")
+        nav.link("data", "Go to Data & baseline")
+        st.stop()
+    if not (folder / "classifier.json").exists():
+        st.info(
+            "The baseline ran before models were kept: prepare its small classifier from the "
+            "saved results (seconds; the embeddings are cached)."
+        )
+        if not st.button("Prepare the small classifier", type="primary", key="prepare_clf"):
+            st.stop()
+        try:
+            with st.spinner("Fitting the chosen classifier on the training split…"):
+                model.prepare_classifier(results, folder)
+        except (OSError, ValueError) as exc:
+            st.error(f"Could not prepare the small classifier: {plain(str(exc))}")
+            st.stop()
+    try:
+        pred = model.load_classifier(folder)
+    except (OSError, ValueError) as exc:
+        st.error(f"Cannot load the small classifier: {plain(str(exc))}")
+        st.stop()
+    st.markdown(model.classifier_summary(pred.meta))
+    key, nearest_by = f"clf:{folder}:{pred.meta.get('created')}", "by the embedder"
 
 play, batch, download = st.tabs(["Try it", "Predict a file", "Download"])
 with play:
-    text = st.text_area(
-        "Text", key="play_text", placeholder="Type a ticket, as your users would write it"
-    )
-    if st.button("Predict", type="primary", key="play_go", disabled=not text.strip()):
-        st.session_state["play_result"] = (run_id, text, model.try_text(pred, text))
-    shown = st.session_state.get("play_result")
-    if shown and shown[0] == run_id:
-        model.show_answer(shown[2], pred.task)
-
+    model.playground(pred, key, nearest_by)
 with batch:
-    upload = st.file_uploader(
-        "File to predict (CSV, TSV, JSONL or Parquet)",
-        type=["csv", "tsv", "jsonl", "ndjson", "parquet"],
-        key="batch_file",
-    )
-    text_col = st.text_input(
-        "Text column (empty: the run's own, else detected)", key="batch_text_col"
-    )
-    if st.button("Predict every row", key="batch_go", disabled=upload is None):
-        try:
-            with st.spinner("Predicting…"):
-                frame = model.predict_upload(pred, upload.name, upload.getvalue(), text_col)
-            st.session_state["batch_result"] = (run_id, upload.name, frame)
-        except (DataError, ValueError) as exc:
-            st.session_state.pop("batch_result", None)
-            st.error(plain(str(exc)))
-    done = st.session_state.get("batch_result")
-    if done and done[0] == run_id and upload is not None and done[1] == upload.name:
-        frame = done[2]
-        st.caption(plain(f"{len(frame):,} predictions for {done[1]}."))
-        st.dataframe(frame.head(200), hide_index=True, width="stretch")
-        st.download_button(
-            "Download predictions (CSV)",
-            frame.to_csv(index=False),
-            file_name=f"{Path(done[1]).stem}-predictions.csv",
-            mime="text/csv",
-            key="batch_download",
-            on_click="ignore",
-        )
-
+    model.batch(pred, key)
 with download:
-    st.caption(
-        "Safetensors weights, the tokenizer, the label map and a model card (README.md). "
-        "The adapter is small and needs the base model; the merged model stands alone."
-    )
-    c1, c2 = st.columns(2)
-    with c1:
-        model.download_export(run_dir, merged=False)
-    with c2:
-        model.download_export(run_dir, merged=True)
-    with st.expander("Model card (README.md)", expanded=True):
-        # As text: the card holds user strings (label names, file names) that Markdown would act on.
-        st.code(model.card(run_dir), language="markdown", wrap_lines=True)
-    st.caption(
-        f"From a terminal: `python -m trainer export --run {run_id} --runs-dir "
-        f"{project.runs_dir} --out my-model [--merged]`"
-    )
+    if kind == "classifier":
+        st.caption(
+            "Safetensors arrays, the label map, settings and vocabulary as JSON, and a model "
+            "card (README.md) with the held-out accuracy, how to load it and the embedder's "
+            "licence. No pickle: it loads without running any code from the file."
+        )
+        model.download_classifier(folder)
+        with st.expander("Model card (README.md)", expanded=True):
+            st.code(model.classifier_card(pred.meta), language="markdown", wrap_lines=True)
+        st.caption(
+            "From a terminal: `python -m rag_baseline.deploy predict --model FOLDER --input "
+            f"new.csv` (the folder: {plain(folder)})"
+        )
+    else:
+        st.caption(
+            "Safetensors weights, the tokenizer, the label map and a model card (README.md). "
+            "The adapter is small and needs the base model; the merged model stands alone."
+        )
+        c1, c2 = st.columns(2)
+        with c1:
+            model.download_export(run_dir, merged=False)
+        with c2:
+            model.download_export(run_dir, merged=True)
+        with st.expander("Model card (README.md)", expanded=True):
+            # As text: the card holds user strings (label names, file names) that Markdown acts on.
+            st.code(model.card(run_dir), language="markdown", wrap_lines=True)
+        st.caption(
+            f"From a terminal: `python -m trainer export --run {run_id} --runs-dir "
+            f"{project.runs_dir} --out my-model [--merged]`"
+        )

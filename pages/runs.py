@@ -9,8 +9,31 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from rag_baseline.select import DISPLAY_NAMES
+from trainer import outlook
 from ui import nav, state, training
 from ui.safe import plain
+
+# Every method a baseline result may hold, in the order the Data & baseline page lists them.
+COLUMNS = {"knn": "kNN", "probe": "probe", "classic": "TF-IDF", "combined": "combined",
+           "rag": "RAG few-shot", "nearest": "nearest"}  # fmt: skip
+
+
+def baseline_row(r: dict) -> dict:
+    """One baseline result: its size, every method's held-out score and the named best."""
+    row = {"split": r.get("split_id"), "task": r.get("task"), "n train": r.get("n_train"),
+           "n test": r.get("n_test")}  # fmt: skip
+    for method, short in COLUMNS.items():
+        block = r.get(method)
+        if isinstance(block, dict):
+            row[short] = block.get("accuracy", block.get("exact_match"))
+    best = r.get("best") if isinstance(r.get("best"), dict) else {}
+    name = DISPLAY_NAMES.get(best.get("method"), best.get("method") or "—")
+    score = best.get("accuracy")
+    row["best (by CV)"] = f"{name}: {score:.3f}" if isinstance(score, int | float) else name
+    row["total s"] = r.get("total_s")
+    return row
+
 
 nav.require_app()
 
@@ -23,13 +46,12 @@ st.subheader("Fine-tune runs")
 if not runs:
     st.info("No training runs in this project yet.")
 else:
-    st.dataframe(
-        pd.DataFrame(training.runs_table(project, jobs, runs)), hide_index=True, width="stretch"
-    )
-    if any(training.is_override(training.run_config(project.runs_dir / r["run_id"])) for r in runs):
+    table = training.runs_table(project, jobs, runs)
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    if any(row["gate override"] != "no" for row in table):
         st.warning(training.OVERRIDE_WARNING + " (runs marked ⚠)", icon=":material/warning:")
     picked = training.run_picker(project, runs, key="runs_pick", label="Run")
-    config = training.run_config(Path(project.runs_dir) / picked)
+    config = outlook.run_config(Path(project.runs_dir) / picked)
     training.show_override_banner(config)
     status = jobs.status(picked)
     c1, c2 = st.columns(2)
@@ -47,7 +69,7 @@ else:
         sure = st.checkbox(
             "Delete this run's folder (model, checkpoints, logs)",
             key="run_delete_sure",
-            disabled=status.get("state") in training.ACTIVE,
+            disabled=status.get("state") in outlook.ACTIVE,
             help="A queued or running run must be cancelled first.",
         )
         if st.button("Delete run", disabled=not sure, key="run_delete"):
@@ -60,7 +82,7 @@ else:
     with st.expander("Config, status and final metrics"):
         st.json(
             {
-                "status": training.with_human_times(status),
+                "status": outlook.with_human_times(status),
                 "config": config,
                 "final_metrics": jobs.final_metrics(picked),
             },
@@ -78,15 +100,6 @@ else:
             r = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        rows.append(
-            {
-                "split": r.get("split_id"),
-                "task": r.get("task"),
-                "n train": r.get("n_train"),
-                "n test": r.get("n_test"),
-                "kNN accuracy": (r.get("knn") or {}).get("accuracy"),
-                "probe accuracy": (r.get("probe") or {}).get("accuracy"),
-                "total s": r.get("total_s"),
-            }
-        )
+        if isinstance(r, dict):
+            rows.append(baseline_row(r))
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

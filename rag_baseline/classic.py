@@ -213,11 +213,14 @@ def cv_classic(
     classes: Sequence[str],
     splits: list[tuple[np.ndarray, np.ndarray]],
     settings: Sequence[Setting] | None = None,
-) -> tuple[Setting, dict[str, float], np.ndarray | None]:
+    test_counts: dict | None = None,
+) -> tuple[Setting, dict[str, float], np.ndarray | None, list[np.ndarray] | None]:
     """Best setting by CV accuracy over `splits` (ties → the earlier, simpler one).
 
     Returns (setting, {setting name: CV accuracy}, out-of-fold scores of the best setting, shape
-    (n, len(classes)), or None without splits).
+    (n, len(classes)), or None without splits, and with `test_counts` (the held-out texts'
+    counts) each fold model's held-out scores for the best setting: the learning curve's point
+    at a fold's size, so no model is refit for it; else None).
     """
     if settings is None:
         if isinstance(texts, TermCounts):
@@ -225,30 +228,50 @@ def cv_classic(
         settings = candidates(texts)
     settings = list(settings)
     if not splits:
-        return settings[0], {}, None
+        return settings[0], {}, None, None
     counts = texts if isinstance(texts, TermCounts) else TermCounts(texts, _features(settings))
     n = counts.train[counts.blocks[0]].shape[0]
     oof = {s: np.zeros((n, len(classes)), dtype=np.float32) for s in settings}
+    fold_test: dict[Setting, list[np.ndarray]] = {s: [] for s in settings}
     for train_idx, held_idx in splits:
         for features in _features(settings):  # one matrix per fold and feature set, every C
             tfidf = TfidfFeatures.fit(counts, train_idx, features)
             X = tfidf.of_counts(counts.rows(train_idx, BLOCKS[features]))
             held = tfidf.of_counts(counts.rows(held_idx, BLOCKS[features]))
+            test = None if test_counts is None else tfidf.of_counts(test_counts)
             for setting in (s for s in settings if s.features == features):
                 svm, columns = _svm(X, codes[train_idx], setting)
                 model = ClassicModel(setting, tfidf, svm, list(classes), columns)
                 oof[setting][held_idx] = model.scores_of(held)
+                if test is not None:
+                    fold_test[setting].append(model.scores_of(test))
     held_all = np.concatenate([h for _, h in splits])
     scores = {
         s.name: round(float((oof[s][held_all].argmax(1) == codes[held_all]).mean()), 4)
         for s in settings
     }
     best = max(settings, key=lambda s: (scores[s.name], -settings.index(s)))
-    return best, scores, oof[best]
+    return best, scores, oof[best], (fold_test[best] if test_counts is not None else None)
 
 
 def _features(settings: Sequence[Setting]) -> list[Features]:
     return list(dict.fromkeys(s.features for s in settings))
+
+
+@dataclass
+class ClassicRun:
+    """What `run_classic` found: the block of settings and timings, the refit model, held-out
+    predictions and scores, the CV's out-of-fold scores and its fold models' held-out scores,
+    and the counts of the training and held-out texts (for refits on subsets)."""
+
+    block: dict
+    model: ClassicModel  # refit on all training rows
+    predictions: list[str]
+    oof: np.ndarray | None
+    test_scores: np.ndarray
+    fold_test: list[np.ndarray] | None
+    counts: TermCounts
+    test_counts: dict
 
 
 def run_classic(
@@ -258,23 +281,23 @@ def run_classic(
     test_texts: Sequence[str],
     splits: list[tuple[np.ndarray, np.ndarray]],
     scale: float = 1.0,
-) -> tuple[dict, list[str], np.ndarray | None, np.ndarray, TermCounts]:
+) -> ClassicRun:
     """CV-chosen classic model, refit on all training data and applied to the test texts
-    (`scale` as in `candidates`).
-
-    Returns (block of settings and timings, test predictions, out-of-fold scores or None,
-    test scores (n_test, n_classes), the training counts for refits on subsets).
-    """
+    (`scale` as in `candidates`); the held-out texts are counted once for the fold models, the
+    refit and the learning curve."""
     t0 = time.perf_counter()
     settings = candidates(train_texts, scale)
     counts = TermCounts(train_texts, _features(settings))
+    test_counts = counts.transform(test_texts, counts.blocks)
     count_s = time.perf_counter() - t0
-    setting, cv_scores, oof = cv_classic(counts, train_codes, classes, splits, settings)
+    setting, cv_scores, oof, fold_test = cv_classic(
+        counts, train_codes, classes, splits, settings, test_counts
+    )
     cv_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = fit_rows(counts, np.arange(len(train_codes)), train_codes, classes, setting)
     fit_s = time.perf_counter() - t0
-    test_scores = model.scores(test_texts)
+    test_scores = model.scores_of(model.vectorizer.of_counts(_blocks(test_counts, setting)))
     block = {
         "setting": setting.name,
         "features": setting.features,
@@ -286,4 +309,8 @@ def run_classic(
         "fit_s": round(fit_s, 3),
     }
     predictions = [classes[i] for i in test_scores.argmax(axis=1)]
-    return block, predictions, oof, test_scores, counts
+    return ClassicRun(block, model, predictions, oof, test_scores, fold_test, counts, test_counts)
+
+
+def _blocks(counts: dict, setting: Setting) -> dict:
+    return {b: counts[b] for b in BLOCKS[setting.features]}

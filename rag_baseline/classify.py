@@ -138,7 +138,12 @@ def fit_probe(
 
 
 def fit_logreg_lbfgs(
-    X: np.ndarray, codes: np.ndarray, n_classes: int, C: float, max_iter: int
+    X: np.ndarray,
+    codes: np.ndarray,
+    n_classes: int,
+    C: float,
+    max_iter: int,
+    init: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-batch L-BFGS on mean cross-entropy + ||W||^2 / (2 C n): scikit-learn's
     LogisticRegression(C) objective scaled by 1/(C n). X (n, dim) float32, codes (n,) ints;
@@ -146,7 +151,9 @@ def fit_logreg_lbfgs(
 
     The rows are centred first (the unpenalised intercept absorbs the mean, so the optimum is
     the same) and the gradient is written out rather than taken by autograd. On large problems
-    with native bf16 the two products per step run in bfloat16 (`_matmul_dtype`).
+    with native bf16 the two products per step run in bfloat16 (`_matmul_dtype`). `init`:
+    (coef, intercept) to start from (a warm start, e.g. the mean of the CV fold fits) instead of
+    zeros.
     """
     import torch
 
@@ -159,6 +166,9 @@ def fit_logreg_lbfgs(
     rows = torch.arange(n)
     w = torch.zeros((n_classes, dim))
     b = torch.zeros(n_classes)
+    if init is not None:  # the intercept of centred rows: b + coef @ mean
+        w = torch.from_numpy(np.array(init[0], dtype=np.float32))
+        b = torch.from_numpy(np.asarray(init[1] + init[0] @ mean, dtype=np.float32))
     l2 = 1.0 / (2.0 * C * n)
     opt = torch.optim.LBFGS(
         [w, b],

@@ -3,7 +3,11 @@
 Run: `python -m rag_baseline evaluate --train train.csv [--test test.csv] [--json] [--quick]`.
 On data at least `QUICK_FIRST_FACTOR` times the quick sample, `evaluate` first prints the quick
 estimate (seconds at any size; with `--json` as one line on stderr), then runs the full
-evaluation with progress; `--no-quick-first` skips it, `--quick` stops there.
+evaluation with progress; `--no-quick-first` skips it, `--quick` stops there. Before any model
+loads, the data is planned against the app's memory limit (`core.budget`,
+$ADVISOR_BASELINE_MEMORY_GB): too big for the full run, it runs on a stratified sample and says
+so on stderr; too big even for that, or a label count that cannot fit, is refused in one line.
+An inferred task is said on stderr with the `--task` value that overrides it.
 
 Flags mirror `EvalConfig` fields one to one (`--text-col` for `text_col`, `--out` for `out_dir`),
 with the help text kept beside each field. Bad input exits with status 2 and one line on stderr;
@@ -20,6 +24,13 @@ import sys
 from dataclasses import MISSING, fields, replace
 from typing import Literal, get_args, get_origin, get_type_hints
 
+from core.budget import (
+    BaselinePlan,
+    baseline_plan,
+    check_dataset_labels,
+    mean_words,
+    run_sampled,
+)
 from core.data import DataError
 from core.models import ModelNotFoundError
 from rag_baseline.config import EvalConfig
@@ -89,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"on data of {QUICK_FIRST_FACTOR}x the quick sample or more, do not print the quick "
         "estimate before the full run",
     )
+    ev.add_argument(
+        "--save-model",
+        metavar="DIR",
+        help="save the chosen small classifier here (safetensors + JSON; rag_baseline.deploy)",
+    )
     for p in (ev, va):
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -137,23 +153,58 @@ def run_evaluate(ns: argparse.Namespace) -> int:
     config = _config(ns)
     _quiet_libraries()
     progress = None if ns.quiet else _progress_printer()
+    plan, n_train = _memory_plan(config)  # before any model loads; may refuse in one line
+    sample = plan.sample and not config.quick
     embedder = None
-    if not config.quick and not ns.no_quick_first:
-        embedder = _first_numbers(config, progress, ns.json)
+    if not config.quick and not ns.no_quick_first and not sample:
+        embedder = _first_numbers(config, progress, ns.json, n_train)
     with contextlib.redirect_stdout(sys.stderr):  # stray prints from libraries stay off stdout
-        result = evaluate(config, progress=progress, embedder=embedder)
+        if ns.save_model and embedder is None:  # kept for the refit (its vectors are cached)
+            from rag_baseline.evaluate import load_embedder
+
+            embedder = load_embedder(config)
+        if sample:  # the app's memory plan: a stratified sample, said on stderr and in warnings
+            result = run_sampled(evaluate, config, plan, progress or _silent, embedder=embedder)
+        else:
+            result = evaluate(config, progress=progress, embedder=embedder)
+        if ns.save_model and result["task"] != "classification":
+            print("note: --save-model saves classifiers only; nothing saved", file=sys.stderr)
+        elif ns.save_model:
+            from rag_baseline.deploy_fit import save_from_result
+
+            save_from_result(result, ns.save_model, embedder)
     print(json.dumps(result, ensure_ascii=False) if ns.json else format_result(result))
     return 0
 
 
-def _first_numbers(config: EvalConfig, progress, as_json: bool):
+def _silent(fraction: float, message: str) -> None:
+    pass
+
+
+def _memory_plan(config: EvalConfig) -> tuple[BaselinePlan, int]:
+    """Validate the data once (no model), say on stderr how the task was read and whether the
+    run is sampled, and plan its memory as the app does (core.budget: the full run, a stratified
+    sample, or a one-line refusal). Returns (plan, training rows)."""
+    from rag_baseline.evaluate import load_dataset
+
+    ds = load_dataset(config)
+    if ds.task_note:
+        print(f"note: {ds.task_note}", file=sys.stderr, flush=True)
+    check_dataset_labels(ds)  # a label count that cannot fit: one line, no model loaded
+    plan = baseline_plan(len(ds.train_texts), len(ds.test_texts), mean_words(ds.train_texts))
+    if plan.sample and not config.quick:
+        print(f"note: {plan.message}", file=sys.stderr, flush=True)
+    return plan, len(ds.train_texts)
+
+
+def _first_numbers(config: EvalConfig, progress, as_json: bool, n_train: int):
     """On large data, the quick estimate before the full run; returns the loaded embedder for
     the full run (whose cache then already holds the sample's vectors), or None on small data.
     """
-    from rag_baseline.evaluate import evaluate, load_dataset, load_embedder
+    from rag_baseline.evaluate import evaluate, load_embedder
     from rag_baseline.report import format_first_numbers, format_result
 
-    if len(load_dataset(config).train_texts) < QUICK_FIRST_FACTOR * config.quick_train:
+    if n_train < QUICK_FIRST_FACTOR * config.quick_train:
         return None  # the full run is about as fast as a quick one would be
     with contextlib.redirect_stdout(sys.stderr):
         embedder = load_embedder(config)
@@ -170,6 +221,8 @@ def run_validate(ns: argparse.Namespace) -> int:
     from rag_baseline.report import format_validation
 
     ds = load_dataset(_config(ns))
+    if ds.task_note:
+        print(f"note: {ds.task_note}", file=sys.stderr, flush=True)
     summary = ds.summary()
     print(json.dumps(summary, ensure_ascii=False) if ns.json else format_validation(summary))
     return 0

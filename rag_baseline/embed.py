@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -33,13 +32,14 @@ from core.models import (
     shipped_minilm_path,
 )
 from rag_baseline.cache import EmbeddingCache, text_keys
+from rag_baseline.plan import choose_plan, cpu_info
 from rag_baseline.threads import ThreadChoice
 from rag_baseline.tokens import LongTexts, pieces, special_ids, token_ids, window_report
 
 Precision = Literal["auto", "fp32", "bf16"]
 Progress = Callable[[float, str], None]
 
-TOKEN_BUDGET = 4096  # tokens per batch (rows x length); 2k/4k/8k measured alike, 4k steadiest
+TOKEN_BUDGET = 4096  # tokens per batch (rows x length) without a plan; the plan's is per CPU
 MAX_BATCH = 512  # rows per batch, whatever the budget says
 HASH_LIMIT_BYTES = 256 * 2**20  # files larger than this are fingerprinted by size + mtime only
 FUSION_CHECK_TEXTS = [
@@ -49,14 +49,9 @@ FUSION_CHECK_TEXTS = [
 ]
 
 
-@cache
 def cpu_has_native_bf16() -> bool:
     """True when the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); else bf16 is slower."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return cpu_info().bf16_unit != "none"
 
 
 def resolve_embedder(name: str) -> str:
@@ -104,7 +99,7 @@ class Embedder:
         cache_dir: str | Path | None = None,
         precision: Precision = "auto",
         max_seq_length: int | None = None,
-        token_budget: int = TOKEN_BUDGET,
+        token_budget: int | None = None,
         device: str = "cpu",
     ):
         import torch
@@ -115,7 +110,9 @@ class Embedder:
         self.model_id = model
         target = resolve_embedder(model)
         try:
-            self.st = SentenceTransformer(target, device=device)
+            self.st = SentenceTransformer(  # safetensors only (core.models checked a folder)
+                target, device=device, model_kwargs={"use_safetensors": True}
+            )
         except OSError as exc:  # a folder without a model, or a hub id that is not reachable
             raise ModelNotFoundError(f"cannot load embedder '{model}': {exc}") from None
         self.st.eval()
@@ -123,15 +120,17 @@ class Embedder:
             self.st.max_seq_length = max_seq_length
         self.max_seq_length = int(self.st.max_seq_length or 512)
         self.dim = int(self.st.get_embedding_dimension())
-        on_cuda = device.startswith("cuda")
-        if precision == "auto":
-            precision = "bf16" if (on_cuda or cpu_has_native_bf16()) else "fp32"
-        self.precision: str = precision
+        # Precision and batch size from what this CPU has (rag_baseline.plan), chosen here.
+        self.plan = choose_plan(cpu_info(), precision, device)
+        self.precision: str = self.plan.precision
         self.device = device
-        self.token_budget = token_budget
+        self.token_budget = token_budget or self.plan.token_budget
         self._torch = torch
+        # True while another job of the run holds a core (rag_baseline.plan: the classic model
+        # beside the embedding); the embedding then uses one core fewer.
+        self.other_job: Callable[[], bool] | None = None
         self._fast = self._fast_path_parts()
-        self._fused = self._checked_fusion() if precision == "bf16" else None
+        self._fused = self._checked_fusion() if self.precision == "bf16" else None
         self.n_encoded = 0
         self.n_cache_hits = 0
         self.threads_used = torch.get_num_threads()  # of the last fast-path run
@@ -323,7 +322,7 @@ class Embedder:
         out = np.zeros((len(enc), self.dim), dtype=np.float32)
         done = 0
         batches = _exact_length_batches(lengths, self.token_budget)
-        threads = ThreadChoice(torch, len(batches), self.device == "cpu")
+        threads = ThreadChoice(torch, len(batches), self.device == "cpu", self.other_job)
         try:
             for number, idx in enumerate(batches):
                 # Every row in a batch has the same length: no padding, no attention mask.

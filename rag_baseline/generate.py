@@ -64,11 +64,15 @@ class Generator:
 
         self.model_id = model
         target, gguf = _locate(model)
-        kwargs = {"gguf_file": gguf} if gguf else {}
+        # Safetensors only (or the GGUF): a hub repo's pickle `.bin` is never unpickled, and a
+        # local folder holding one was already refused by core.models.
+        kwargs = {"gguf_file": gguf} if gguf else {"use_safetensors": True}
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(target, **kwargs)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                target, trust_remote_code=False, **({"gguf_file": gguf} if gguf else {})
+            )
             self.model = AutoModelForCausalLM.from_pretrained(
-                target, dtype=torch.float32, **kwargs
+                target, dtype=torch.float32, trust_remote_code=False, **kwargs
             ).to(device)
         except OSError as exc:
             raise ModelNotFoundError(f"cannot load generator '{model}': {exc}") from None

@@ -36,7 +36,8 @@ def thread_share(n: int) -> Iterator[None]:
         faiss.omp_set_num_threads(before[1])
 
 
-def _share(workers: int) -> int:
+def share_of_cores(workers: int) -> int:
+    """torch threads for each of `workers` jobs at once: an equal share of the cores."""
     import torch
 
     return max(1, torch.get_num_threads() // workers)
@@ -47,7 +48,7 @@ def side_by_side(background: Callable[[], A], foreground: Callable[[], B]) -> tu
 
     `foreground` runs in the calling thread (its progress messages stay in order); an error in
     either is raised after both have stopped."""
-    share = _share(2)
+    share = share_of_cores(2)
 
     def job() -> A:
         with thread_share(share):
@@ -61,7 +62,7 @@ def side_by_side(background: Callable[[], A], foreground: Callable[[], B]) -> tu
 
 def map_side_by_side(fn: Callable[[T], B], items: Sequence[T], workers: int = 2) -> list[B]:
     """[fn(item) for item in items], `workers` at a time, each with its share of the cores."""
-    share = _share(workers)
+    share = share_of_cores(workers)
 
     def job(item: T) -> B:
         with thread_share(share):

@@ -64,9 +64,11 @@ def _selection_lines(result: dict) -> list[str]:
         scores = ", ".join(f"{k}: {a:.3f}" for k, a in classic["cv_accuracy"].items())
         lines.append(f"classic TF-IDF + linear SVM: {classic['setting']} chosen by CV ({scores})")
     combined = result.get("cv", {}).get("combined_cv")
-    if combined:
+    if combined and combined.get("cv_score") is not None:
         kept = "kept" if combined["kept"] else "not kept (no CV gain over its parts)"
         lines.append(f"probe + classic combined: CV {combined['cv_score']:.3f}, {kept}")
+    elif combined:
+        lines.append("probe + classic combined: not tried (a part is already at the CV ceiling)")
     best = result.get("best")
     if best:
         cv = f", CV {best['cv_accuracy']:.3f}" if best.get("cv_accuracy") is not None else ""

@@ -16,6 +16,10 @@ import numpy as np
 from rag_baseline.classify import PROBE_MAX_ITER, fit_logreg_lbfgs, stratified_folds
 
 CV_FOLDS = 3  # 3 folds keep the CV cost of all three baselines under the embedding time
+# L-BFGS steps of the probe's refit on all training rows, warm-started from the mean of its CV
+# fold fits. Measured on banking77 (AMX host): cold 40 steps 0.9302 held-out in 0.28 CPU-s,
+# warm 10 steps 0.9305 in 0.07 s, warm 20 steps 0.9321 in 0.14 s.
+PROBE_REFIT_ITER = 20
 COMBINE_WEIGHTS = (0.3, 0.5, 0.7)  # weight of the probe's probabilities in the mix
 COMBINE_TEMPERATURES = (0.1, 0.3)  # SVM decision values are divided by this before softmax
 MIN_COMBINED_GAIN = 0.003  # CV accuracy the mix must add over the better part to be kept
@@ -48,19 +52,38 @@ def accuracy_on(scores: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> floa
 
 def cv_probe(
     vectors: np.ndarray, codes: np.ndarray, n_classes: int, splits: Splits, C: float
-) -> tuple[float | None, np.ndarray | None]:
-    """(CV accuracy, out-of-fold logits (n, n_classes)) of the linear probe; (None, None) when
-    there are no folds."""
+) -> tuple[float | None, np.ndarray | None, list[tuple[np.ndarray, np.ndarray]]]:
+    """(CV accuracy, out-of-fold logits (n, n_classes), the fold models (coef, intercept)) of
+    the linear probe; (None, None, []) when there are no folds. The fold models serve the
+    refit's warm start and the learning curve's point at a fold's size."""
     if not splits:
-        return None, None
+        return None, None, []
     X = np.ascontiguousarray(vectors, dtype=np.float32)
     oof = np.zeros((len(codes), n_classes), dtype=np.float32)
+    models = []
     for train_idx, held_idx in splits:
         coef, intercept = fit_logreg_lbfgs(
             X[train_idx], codes[train_idx], n_classes, C, PROBE_MAX_ITER
         )
         oof[held_idx] = X[held_idx] @ coef.T + intercept
-    return accuracy_on(oof, codes, held_rows(splits)), oof
+        models.append((coef, intercept))
+    return accuracy_on(oof, codes, held_rows(splits)), oof, models
+
+
+def refit_probe(
+    vectors: np.ndarray,
+    codes: np.ndarray,
+    n_classes: int,
+    C: float,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The probe on all rows: warm-started from the mean of the fold models (`cv_probe`) for
+    `PROBE_REFIT_ITER` steps, or from zeros for `PROBE_MAX_ITER` without folds."""
+    X = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not folds:
+        return fit_logreg_lbfgs(X, codes, n_classes, C, PROBE_MAX_ITER)
+    init = (np.mean([c for c, _ in folds], axis=0), np.mean([b for _, b in folds], axis=0))
+    return fit_logreg_lbfgs(X, codes, n_classes, C, PROBE_REFIT_ITER, init=init)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -76,16 +99,25 @@ def mix(
     return weight * _softmax(probe_logits) + (1 - weight) * _softmax(svm_scores / temperature)
 
 
+def combined_can_be_kept(part_cvs: list[float | None]) -> bool:
+    """Whether CV could keep a mix at all: both parts have a CV score (folds exist) and the
+    better one leaves room for `MIN_COMBINED_GAIN` below 100%; otherwise it is not tried."""
+    return all(p is not None for p in part_cvs) and max(part_cvs) + MIN_COMBINED_GAIN <= 1.0
+
+
 def cv_combined(
     probe_oof: np.ndarray, classic_oof: np.ndarray, codes: np.ndarray, splits: Splits
 ) -> dict:
     """The best mix on out-of-fold scores: {"weight_probe", "temperature", "cv_score",
     "cv_accuracy": {mix name: accuracy}}."""
     rows = held_rows(splits)
+    probe, labels = _softmax(probe_oof[rows]), codes[rows]  # each softmax once, not per mix
+    svm = {t: _softmax(classic_oof[rows] / t) for t in COMBINE_TEMPERATURES}
     grid = {}
     for w in COMBINE_WEIGHTS:
         for t in COMBINE_TEMPERATURES:
-            grid[(w, t)] = accuracy_on(mix(probe_oof, classic_oof, w, t), codes, rows)
+            right = ((w * probe + (1 - w) * svm[t]).argmax(axis=1) == labels).mean()
+            grid[(w, t)] = round(float(right), 4)
     (w, t), score = max(grid.items(), key=lambda item: item[1])
     return {
         "weight_probe": w,

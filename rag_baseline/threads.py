@@ -22,15 +22,26 @@ class ThreadChoice:
     TRIAL_BATCHES = 4  # alternate all / one thread over these first batches
     MIN_BATCHES = 12  # smaller jobs are not worth a trial
 
-    def __init__(self, torch, n_batches: int, on_cpu: bool) -> None:
+    def __init__(self, torch, n_batches: int, on_cpu: bool, busy=None) -> None:
+        """`busy()`: True while another job of this run holds a core (the classic model beside
+        the embedding): then one core fewer, all again once it is done, and no trial."""
         self.torch = torch
         self.start = torch.get_num_threads()
-        self.trial = on_cpu and self.start > 1 and n_batches >= self.MIN_BATCHES
+        self.busy = busy if on_cpu and self.start > 1 else None
+        self.trial = (
+            on_cpu and self.start > 1 and n_batches >= self.MIN_BATCHES and self.busy is None
+        )
         self.rates: dict[int, list[float]] = {self.start: [0.0, 0.0], 1: [0.0, 0.0]}
         self.chosen = self.start
 
     @contextmanager
     def timed(self, number: int, tokens: int):
+        if self.busy is not None:
+            want = self.start - 1 if self.busy() else self.start
+            if want != self.torch.get_num_threads():
+                self.torch.set_num_threads(want)
+            yield
+            return
         if not self.trial or number > self.TRIAL_BATCHES:
             yield
             return
@@ -68,17 +79,12 @@ def _probe_work(torch):
     return work
 
 
-def faster_thread_count(torch, work=None) -> int:
-    """All cores or one, whichever runs a burst of small matrix products faster right now.
-
-    The CV and probe fits after the embedding are many small ops; with a core busy elsewhere
-    each waits for a descheduled OpenMP thread (measured under load: an L-BFGS probe fit took
-    29-32 s at 2 threads against 3.5-6 s at one). The embedder's own choice can be a minute
-    old or absent (all vectors from the cache), so this ~50 ms probe decides; ties go to one.
-    """
+def measured_speedup(torch, work=None) -> float | None:
+    """How much faster all cores run a burst of small matrix products than one thread, right
+    now (one thread's time over all cores'); None with a single thread (nothing to compare)."""
     start = torch.get_num_threads()
     if start <= 1:
-        return start
+        return None
     work = work or _probe_work(torch)
     spent = {start: 0.0, 1: 0.0}
     try:
@@ -90,18 +96,44 @@ def faster_thread_count(torch, work=None) -> int:
                 spent[n] += time.perf_counter() - t0
     finally:
         torch.set_num_threads(start)
-    return start if spent[start] < ALL_CORES_MARGIN * spent[1] else 1
+    return spent[1] / max(spent[start], 1e-9)
+
+
+def faster_thread_count(torch, work=None, speedup: float | None = None) -> int:
+    """All cores or one, whichever runs a burst of small matrix products faster right now.
+
+    The CV and probe fits after the embedding are many small ops; with a core busy elsewhere
+    each waits for a descheduled OpenMP thread (measured under load: an L-BFGS probe fit took
+    29-32 s at 2 threads against 3.5-6 s at one). The embedder's own choice can be a minute
+    old or absent (all vectors from the cache), so this ~50 ms probe decides; ties go to one.
+    `speedup`: an already measured `measured_speedup`.
+    """
+    start = torch.get_num_threads()
+    if start <= 1:
+        return start
+    if speedup is None:
+        speedup = measured_speedup(torch, work)
+    return start if speedup is not None and speedup > 1 / ALL_CORES_MARGIN else 1
 
 
 @contextmanager
 def measured_threads():
     """torch threads for the CPU work after the embedding: all cores or one, as measured now
-    (`faster_thread_count`); the process setting is restored."""
+    (`faster_thread_count`); yields the measured speedup of all cores over one (None on one
+    thread); the process setting is restored."""
     import torch
 
     start = torch.get_num_threads()
-    torch.set_num_threads(faster_thread_count(torch))
+    speedup = measured_speedup(torch)
+    torch.set_num_threads(faster_thread_count(torch, speedup=speedup))
     try:
-        yield
+        yield speedup
     finally:
         torch.set_num_threads(start)
+
+
+def torch_threads() -> int:
+    """torch's intra-op threads in this OS thread right now."""
+    import torch
+
+    return torch.get_num_threads()

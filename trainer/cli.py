@@ -2,7 +2,9 @@
 
 Exit status: 0 completed (or the command succeeded), 1 the run failed, 2 bad input (one line on
 stderr naming the field or file), 3 the run was cancelled. torch is imported only by the
-commands that train or predict.
+commands that train or predict. `train` and `launch` first run `trainer.preflight` (runs folder,
+base model files, data, label count, memory and time against `--max-hours`): each problem is one
+line before any model loads.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--config", help="JSON or YAML config file; flags override it")
         t.add_argument("--json", action="store_true", help="print one JSON object at the end")
         add_config_arguments(t)
+        t.add_argument(
+            "--max-hours",
+            type=float,
+            default=None,
+            help="refuse a run whose estimate on this machine is longer (default 6; 0 = no limit)",
+        )
         if name == "launch":
             _add_cluster_arguments(t)
     r = sub.add_parser("resume", help="continue a run from its last checkpoint (foreground)")
@@ -72,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_cluster_arguments(p: argparse.ArgumentParser) -> None:
-    from trainer.launch import ClusterSpec
+    from trainer.remote.spec import ClusterSpec
 
     help_ = {f: ClusterSpec.__dataclass_fields__[f].metadata["help"] for f in ("gpus", "gpu_type")}
     p.add_argument(
@@ -177,8 +185,22 @@ def _start_next_if_managed(cfg: TrainConfig) -> None:
             print(f"trainer: could not start the next queued job: {exc}", file=sys.stderr)
 
 
+def _preflight(cfg: TrainConfig, args: argparse.Namespace, local: bool = True) -> None:
+    """One-line refusals before any model loads (trainer.preflight); a background job's own
+    process and the other ranks of a DDP run skip them (the launcher / rank 0 checked)."""
+    if os.environ.get("TRAINER_MANAGED") == "1" or int(os.environ.get("RANK", "0")) != 0:
+        return
+    from trainer.preflight import DEFAULT_MAX_HOURS, preflight
+
+    hours = DEFAULT_MAX_HOURS if args.max_hours is None else args.max_hours
+    if hours < 0:
+        raise InputProblem(f"max_hours: must be 0 (no limit) or more, got {hours:g}")
+    preflight(cfg, local=local, max_hours=hours)
+
+
 def _train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
+    _preflight(cfg, args)
     if cfg.run_id is None and int(os.environ.get("WORLD_SIZE", "1")) == 1:
         from trainer.runfolder import new_run_id
 
@@ -190,14 +212,15 @@ def _launch(args: argparse.Namespace) -> int:
     from trainer.jobs import JobManager
 
     cfg = config_from_args(args)
+    if not args.cluster and (args.gpus or args.gpu_type):
+        raise InputProblem("gpus: --gpus and --gpu-type go with --cluster ADDRESS")
+    _preflight(cfg, args, local=not args.cluster)  # a cluster's memory and speed are its own
     jm = JobManager(cfg.runs_dir)
     cluster = None
     if args.cluster:
-        from trainer.launch import ClusterSpec
+        from trainer.remote.spec import ClusterSpec
 
         cluster = ClusterSpec(address=args.cluster, gpus=args.gpus, gpu_type=args.gpu_type)
-    elif args.gpus or args.gpu_type:
-        raise InputProblem("gpus: --gpus and --gpu-type go with --cluster ADDRESS")
     run_id = jm.launch(cfg, cluster=cluster)
     st = jm.status(run_id)
     _emit({"run_id": run_id, "run_dir": st["run_dir"], "state": st["state"]}, args.json)

@@ -80,15 +80,6 @@ def resolve_device(choice: str) -> str:
     return choice
 
 
-def cpu_has_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls run natively (2-3x fp32 on the dev machine)."""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return any(f in flags for f in (" avx512_bf16", " amx_bf16"))
-
-
 def resolve_precision(choice: str, device: str) -> str:
     if choice != "auto":
         if choice == "bf16" and device == "cuda" and not torch.cuda.is_bf16_supported():
@@ -96,7 +87,9 @@ def resolve_precision(choice: str, device: str) -> str:
         return choice
     if device == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_bf16() else "fp32"
+    from trainer.model import auto_cpu_precision  # CPU flags + a measured matmul burst
+
+    return auto_cpu_precision()[0]
 
 
 def amp_dtype(precision: str) -> torch.dtype | None:

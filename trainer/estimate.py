@@ -4,7 +4,9 @@ Time model:
     FLOPs = k x N x T          k = 4 for LoRA/QLoRA (forward + input gradients), 6 for full,
                                2 for forward-only passes (linear-probe features, evaluation);
                                N = non-embedding parameters, T = padded tokens actually processed
-    time  = FLOPs / F + steps x overhead_s
+    time  = FLOPs / F + steps x overhead_s      (+ on a measured prediction, trainer/session.py:
+            a kernel-building cost per padded width not met in calibration, and the warm start
+            timed on its own; with a (low, high) range for a busy machine: `spread_range`)
 F (effective FLOP/s) comes, best first, from: a measurement on this machine (the worker times a
 few real training steps before the first optimizer step), a calibration file written by the last
 completed run on this device (`runs/calibration.json`), or the defaults below. On a GPU,
@@ -19,7 +21,7 @@ scale at about 0.85 each.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,35 @@ def known_model_size(base_model: str) -> ModelSize | None:
     return None
 
 
+# CPU flags that name matrix units, best first; `lscpu` / /proc/cpuinfo spell them this way.
+MATRIX_FLAGS = ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx512f", "avx2")
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # native bf16 dot products (else bf16 is emulated)
+BF16_MARGIN = 1.15  # bf16 must beat fp32 by this much in the burst: it costs a little accuracy
+
+
+def matrix_units(flags: set[str] | frozenset[str]) -> list[str]:
+    """The matrix-unit flags this CPU has, e.g. ['amx_bf16', 'amx_int8', 'avx512_bf16', ...]."""
+    return [f for f in MATRIX_FLAGS if f in flags]
+
+
+def choose_cpu_precision(
+    flags: set[str] | frozenset[str], burst: dict[str, float] | None = None
+) -> tuple[str, str]:
+    """(precision, why) for `precision=auto` on a CPU, from its flags and, where measured, a
+    burst of matmuls at the model's width in each precision (FLOP/s). Without native bf16
+    (AMX or AVX512-BF16) bf16 is emulated and slower: fp32. With it, bf16 only if the burst
+    confirms it (a VM can hide AMX from the kernel, or the flags can lie)."""
+    native = [f for f in BF16_FLAGS if f in flags]
+    if not native:
+        return "fp32", "no native bf16 (no amx_bf16 or avx512_bf16 flag)"
+    if not burst or not burst.get("fp32") or not burst.get("bf16"):
+        return "bf16", f"{native[0]} present (no burst measured)"
+    ratio = burst["bf16"] / burst["fp32"]
+    if ratio >= BF16_MARGIN:
+        return "bf16", f"{native[0]}: bf16 burst {ratio:.1f}x fp32"
+    return "fp32", f"{native[0]} present but the bf16 burst was only {ratio:.2f}x fp32"
+
+
 def flops_per_token(size: ModelSize, seq_len: float, kind: str) -> float:
     """k x (N + attention score/value matmuls, 2 x layers x seq x hidden per token)."""
     return FLOPS_FACTOR[kind] * (size.non_embedding + 2 * size.layers * seq_len * size.hidden)
@@ -87,11 +118,41 @@ class TimeEstimate:
     steps: int
     flops_per_s: float
     source: str  # "measured" | "calibration file" | "default"
+    range_s: tuple[float, float] | None = None  # (low, high) from the spread of measured rates
+    parts: dict[str, float] = field(default_factory=dict)  # seconds by part (steps, shapes...)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 2)
+        d["range_s"] = [round(x, 1) for x in self.range_s] if self.range_s else None
+        d["parts"] = {k: round(v, 2) for k, v in self.parts.items()}
         return d
+
+
+def spread_range(
+    seconds: float,
+    rates: list[float],
+    cpu_share: float = 1.0,
+    load: float = 0.0,
+    cores: int = 1,
+) -> tuple[float, float]:
+    """(low, high) seconds around a prediction made from measured rates.
+
+    Quiet machine: the median rate over the upper and lower quartile rates of the calibration
+    batches, at least +-10%. Under load: low is the time had the calibration had its cores to
+    itself (`cpu_share`: CPU seconds per wall second per thread while it ran, < 1 when other
+    processes took turns), high the time if the machine stays as busy as the 1-minute load
+    average says (`load` runnable processes on `cores`: each gets cores / load of a core)."""
+    lo, hi = seconds * 0.9, seconds * 1.1
+    if len(rates) >= 2:
+        q = sorted(rates)
+        med, lo_rate, hi_rate = q[len(q) // 2], q[len(q) // 4], q[(3 * len(q)) // 4]
+        lo, hi = min(seconds * med / hi_rate, lo), max(seconds * med / lo_rate, hi)
+    quiet = seconds * min(max(cpu_share, 0.05), 1.0)  # had the passes had their cores
+    lo = min(lo, quiet)
+    if cores > 0 and load > cores:
+        hi = max(hi, quiet * load / cores)
+    return lo, hi
 
 
 def predict_time(
@@ -136,6 +197,7 @@ def estimate_memory_bytes(
     precision: str,
     method: str,
     device: str = "cpu",
+    resident: float | None = None,
 ) -> dict[str, float]:
     """Peak memory of training, in bytes, by part.
 
@@ -143,9 +205,15 @@ def estimate_memory_bytes(
     4-bit QLoRA; trainable: weight + grad + two Adam moments, fp32 (16 B); activations: per
     layer about seq x batch x hidden x 34 bytes (bf16; x2 in fp32) plus 5 x heads x seq^2 x batch
     for attention (Korthikanti et al. 2022), kept for the backward pass; causal LMs add the
-    logits (batch x seq x vocab, three copies). CPU peak RSS also holds the allocator's cache,
-    the tokenizer and copies made while loading (a dequantized GGUF), so it reads higher.
+    logits (batch x seq x vocab, three copies).
+
+    CPU (peak RSS): the process itself (Python, torch, transformers: CPU_RUNTIME_BYTES) and,
+    where the trainer measured it after loading the model and data (`resident`), that figure
+    instead of runtime + weights; then CPU_RUN_GROWTH_BYTES and CPU_ACT_FACTOR x the
+    activations (fitted on measured peaks, see docs/benchmarks.md).
     """
+    if device == "cpu":
+        return _cpu_memory(size, n_trainable, batch, seq_len, precision, method, resident)
     if method == "qlora":
         w_bytes = 0.55
     elif device == "cuda" and precision == "bf16" and method != "full":
@@ -168,6 +236,46 @@ def estimate_memory_bytes(
         "overhead": overhead,
         "total": total,
     }
+
+
+CPU_RUNTIME_BYTES = 0.30e9  # python + torch + transformers + peft imported (measured 0.295 GB)
+# Peak RSS above what the process holds once the model and data are loaded (MiniLM + LoRA,
+# measured on the demo tickets and banking77, 60 steps + held-out predictions + export): a
+# fixed part (allocator arenas, oneDNN scratchpads and kernels, evaluation batches of 128)
+# and a share of the modelled training activations (the allocator caches one block per shape).
+CPU_RUN_GROWTH_BYTES = 0.56e9
+CPU_ACT_FACTOR = 0.27
+
+
+def _cpu_memory(size, n_trainable, batch, seq_len, precision, method, resident):
+    weights = size.total * (4.0 if method == "full" or precision != "bf16" else 2.0)
+    base = resident if resident is not None else CPU_RUNTIME_BYTES + weights + size.total * 4.0
+    trainable = n_trainable * (12.0 if resident is not None else 16.0)  # grad + Adam moments
+    act_scale = 1.0 if precision == "bf16" else 2.0
+    per_layer = seq_len * batch * (size.hidden * 34 + 5 * size.heads * seq_len) * act_scale
+    logits = batch * seq_len * size.vocab * (2 * act_scale + 8)
+    activations = CPU_ACT_FACTOR * (per_layer * size.layers + logits)
+    total = base + trainable + activations + CPU_RUN_GROWTH_BYTES
+    return {
+        "weights": weights,
+        "resident": base,
+        "trainable": trainable,
+        "activations": activations,
+        "overhead": CPU_RUN_GROWTH_BYTES,
+        "total": total,
+    }
+
+
+def resident_bytes() -> float | None:
+    """This process's resident memory now (Linux), for the CPU memory estimate."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import os
+
+    return float(pages * os.sysconf("SC_PAGE_SIZE"))
 
 
 def cost_usd(seconds: float, price_per_hour: float | None) -> float | None:
@@ -201,3 +309,32 @@ def save_calibration(runs_dir: str | Path, key: str, entry: dict[str, Any]) -> N
         data = {}
     data[key] = entry
     write_json_atomic(path, data)
+
+
+# Seconds from the trainer's first status to the end of its calibration (data, tokenizer,
+# model, calibration), before any run on this device has measured it: measured on the 2-core
+# Xeon (MiniLM ~6-13 s depending on load; SmolLM2's GGUF is dequantized on load).
+DEFAULT_LOADING_S = {"generation": 30.0, "classification": 10.0, "auto": 10.0}
+LOADING_KEY = "loading/{device}/{model}/{task}"
+
+
+def loading_eta(runs_dir: str | Path, device: str, model: str, task: str) -> dict[str, float]:
+    """Status keys for the first report: `phase_eta_s`, what the loading phase should take
+    (the last run's measurement for this device, model and task, else a default), counted from
+    `phase_started_at` (now)."""
+    import time
+
+    key = LOADING_KEY.format(device=device, model=model, task=task)
+    seconds = (load_calibration(runs_dir, key) or {}).get("seconds")
+    if not isinstance(seconds, int | float) or not 0 < seconds < 86_400:
+        seconds = DEFAULT_LOADING_S.get(task, DEFAULT_LOADING_S["auto"])
+    return {"phase_eta_s": round(float(seconds), 1), "phase_started_at": round(time.time(), 3)}
+
+
+def save_loading_s(runs_dir: str | Path, device: str, model: str, task: str, seconds: float):
+    """Remember how long loading took, for the next run's first ETA."""
+    key = LOADING_KEY.format(device=device, model=model, task=task)
+    try:
+        save_calibration(runs_dir, key, {"seconds": round(seconds, 2)})
+    except OSError:  # an ETA hint is not worth failing a run over
+        pass

@@ -6,6 +6,13 @@ data, split id, held-out metrics, how to load it).
 
 From Python: `export_run(Path("runs/RUN"), Path("out"), merged=False)`; the app zips the same
 folder (`export_zip`). No streamlit here.
+
+A run folder is untrusted (copied, or synced from a cluster), so the export copies only what
+`core.models` allows: real safetensors files (the header is read), tokenizer files, configs
+without `auto_map`, the label map, the metadata and our model card. A symbolic link, a pickle
+(`.bin`, `.pt`, `.pkl`, ...) or code (`.py`) in the run's adapter/ or merged/ refuses the export
+in one line; any other file is left out. Nothing is followed through a link, in the folder or in
+the zip.
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
+import struct
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from core.models import EXPORT_FILES, UnsafeModelError, unsafe_file
 from trainer.config import InputError
 from trainer.finalize import META_FILE
 from trainer.predict import read_meta
@@ -26,6 +36,7 @@ from trainer.predict import read_meta
 LABELS_FILE = "labels.json"
 CARD_FILE = "README.md"
 _SKIP = {"README.md"}  # peft writes a placeholder card into adapter/; ours replaces it
+MAX_HEADER_BYTES = 100_000_000  # a safetensors header (JSON) larger than this is not one
 
 
 def export_run(run_dir: Path, out_dir: Path, merged: bool = False) -> Path:
@@ -75,19 +86,66 @@ def export_zip(run_dir: Path, merged: bool = False) -> bytes:
             folder = export_run(run_dir, work / kind, merged=merged)
             part = work / "export.zip"
             with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
-                for f in sorted(folder.rglob("*")):
-                    if f.is_file():
-                        zf.write(f, f"{run_dir.name}-{kind}/{f.relative_to(folder)}")
+                for f in _regular_files(folder):
+                    zf.write(f, f"{run_dir.name}-{kind}/{f.relative_to(folder)}")
             os.replace(part, zpath)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return zpath.read_bytes()
 
 
-def _copy_files(src: Path, dst: Path) -> None:
-    for f in src.iterdir():
-        if f.is_file() and f.name not in _SKIP:
-            shutil.copy2(f, dst / f.name)
+def _regular_files(folder: Path) -> list[Path]:
+    """Regular files under `folder`, sorted; links are neither followed nor listed."""
+    out = []
+    for root, _dirs, files in os.walk(folder, followlinks=False):
+        for name in files:
+            path = Path(root) / name
+            if stat.S_ISREG(path.lstat().st_mode):
+                out.append(path)
+    return sorted(out)
+
+
+def _copy_files(src: Path, dst: Path) -> list[str]:
+    """Copy the allowed files of `src` (top level) into `dst`; returns the names left out.
+    Raises UnsafeModelError for a link, a pickle or code: the run folder was tampered with."""
+    left_out = []
+    for f in sorted(src.iterdir()):
+        where = f"run {src.parent.name}: {src.name}/{f.name}"
+        if f.is_symlink():
+            raise UnsafeModelError(f"{where} is a symbolic link; the export follows no links.")
+        reason = unsafe_file(f)
+        if reason:
+            raise UnsafeModelError(
+                f"{where} is {reason}; the export ships safetensors only. Remove it, or export "
+                "from an untouched run."
+            )
+        if not stat.S_ISREG(f.lstat().st_mode) or f.name in _SKIP:
+            left_out.append(f.name)
+        elif f.name.endswith(".safetensors"):
+            _check_safetensors(f, where)
+            shutil.copyfile(f, dst / f.name, follow_symlinks=False)
+        elif f.name in EXPORT_FILES:
+            shutil.copyfile(f, dst / f.name, follow_symlinks=False)
+        else:
+            left_out.append(f.name)
+    return left_out
+
+
+def _check_safetensors(path: Path, where: str) -> None:
+    """A safetensors file starts with the length of its JSON header, then the header."""
+    try:
+        with open(path, "rb", opener=_no_follow) as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            ok = 2 <= n <= min(MAX_HEADER_BYTES, path.stat().st_size - 8)
+            header = json.loads(fh.read(n)) if ok else None
+    except (OSError, ValueError, struct.error):
+        header = None
+    if not isinstance(header, dict):
+        raise UnsafeModelError(f"{where} is not a safetensors file; refusing to export it.")
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
 
 
 def _tokenizer(meta: dict[str, Any]):

@@ -15,11 +15,9 @@ from safetensors.torch import save_file
 
 from core.data import spreadsheet_safe
 from core.metrics import classification_metrics, generation_metrics
-from trainer.runfolder import RunFolder
+from trainer.runfolder import META_FILE, RunFolder
 from trainer.session import Session
 from trainer.tasks import IGNORE, autocast_ctx, classify, generate_answers
-
-META_FILE = "trainer_meta.json"
 
 
 def _subset(n_total: int, n: int) -> list[int]:

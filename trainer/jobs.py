@@ -10,7 +10,8 @@ progress and the final state; a running job whose process is gone becomes `inter
 
     jm = JobManager("runs")
     run_id = jm.launch(TrainConfig(train="train.csv", text_col="text", label_col="label"))
-    jm.status(run_id)["state"]     # queued | running | completed | failed | cancelled | interrupted
+    jm.status(run_id)["state"]     # queued | running | completed | failed | cancelled |
+                                    # interrupted | lost (a cluster that stopped answering)
     jm.cancel(run_id)               # SIGTERM -> checkpoint + cancelled; SIGKILL after grace_s
     jm.resume(run_id)               # continue from the last checkpoint
 """
@@ -24,30 +25,18 @@ import sqlite3
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from trainer import procs
 from trainer.config import TrainConfig
-from trainer.launch import ClusterSpec, LocalLauncher, is_remote
-from trainer.runfolder import TERMINAL, RunFolder, new_run_id, write_json_atomic
+from trainer.registry import Registry
+from trainer.remote.local import LocalLauncher
+from trainer.remote.runs import RemoteRuns
+from trainer.remote.spec import ClusterSpec, is_remote
+from trainer.runfolder import RESUMABLE, TERMINAL, RunFolder, new_run_id, write_json_atomic
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    device TEXT NOT NULL,
-    command TEXT NOT NULL,
-    pid INTEGER,
-    pid_start INTEGER,
-    queued_seq INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-)
-"""
 GONE_REASON = (
     "the training process ({pid}) ended without finishing (killed, crashed or the machine "
     "restarted; see stdout.log); resume to continue from the last checkpoint"
@@ -70,12 +59,10 @@ class JobManager:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.python = python or sys.executable
         self.local = LocalLauncher(self.python)
-        self.db_path = self.runs_dir / "registry.sqlite"
-        with self._db() as db:
-            db.execute(SCHEMA)
-        from trainer.launch_runs import RemoteRuns
-
-        self.remote = RemoteRuns(self)  # runs on a Ray cluster (trainer.launch_ray)
+        self.registry = Registry(self.runs_dir, self.python)  # rebuilt here when damaged
+        self.db_path = self.registry.path
+        self.notes = self.registry.notes  # one line per thing worth telling the user
+        self.remote = RemoteRuns(self.registry)  # runs on a Ray cluster (trainer.remote)
 
     # --- public API ----------------------------------------------------------------------
 
@@ -119,9 +106,15 @@ class JobManager:
     def list_runs(self) -> list[dict[str, Any]]:
         """Every run in runs_dir (registered or run in the foreground), newest first."""
         self._schedule()
-        ids = {p.name for p in self.runs_dir.iterdir() if (p / "status.json").exists()}
-        rows = [self._status(i) for i in ids]
-        return sorted(rows, key=lambda r: r.get("created_at") or 0, reverse=True)
+        rows = []
+        for path in self.runs_dir.iterdir():
+            if path.name.startswith(".") or not (path / "status.json").is_file():
+                continue
+            try:
+                rows.append(self._status(path.name))
+            except ValueError:
+                continue  # a folder that is no run (its status.json is not an object)
+        return sorted(rows, key=lambda r: _number(r.get("created_at")), reverse=True)
 
     def metrics(self, run_id: str) -> list[dict[str, Any]]:
         """metrics.jsonl rows: {step, epoch, loss, lr, head_lr, samples_per_s, tokens_per_s,
@@ -164,10 +157,9 @@ class JobManager:
         if not run.config_path.exists():
             raise ValueError(f"run: no run '{run_id}' with a config.json in {self.runs_dir}")
         state = self._status(run_id)["state"]
-        if state not in ("interrupted", "cancelled", "failed"):
+        if state not in RESUMABLE:
             raise ValueError(
-                f"run: '{run_id}' is {state}; only interrupted, cancelled or "
-                "failed runs can be resumed"
+                f"run: '{run_id}' is {state}; only {', '.join(RESUMABLE)} runs can be resumed"
             )
         remote = self.remote.row(run_id)
         if remote is not None:
@@ -197,41 +189,17 @@ class JobManager:
 
     # --- internals -----------------------------------------------------------------------
 
-    @contextmanager
     def _db(self):
-        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+        return self.registry.db()
 
     def _folder(self, run_id: str) -> RunFolder:
-        if not run_id or "/" in run_id or run_id.startswith("."):
-            raise ValueError(f"run: '{run_id}' is not a run id")
-        return RunFolder(self.runs_dir / run_id)
+        return self.registry.folder(run_id)
 
     def _enqueue(self, run_id: str, device: str, cmd: list[str]) -> None:
-        now = time.time()
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            seq = db.execute("SELECT COALESCE(MAX(queued_seq), 0) + 1 FROM runs").fetchone()[0]
-            db.execute(
-                "INSERT INTO runs(run_id, state, device, command, queued_seq, created_at, "
-                "updated_at) VALUES (?, 'queued', ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE "
-                "SET state='queued', device=excluded.device, command=excluded.command, "
-                "pid=NULL, pid_start=NULL, queued_seq=excluded.queued_seq, "
-                "updated_at=excluded.updated_at",
-                (run_id, device, json.dumps(cmd), seq, now, now),
-            )
-            db.execute("COMMIT")
+        self.registry.put(run_id, "queued", device, cmd, new_seq=True)
 
     def _set_state(self, run_id: str, state: str) -> None:
-        with self._db() as db:
-            db.execute(
-                "UPDATE runs SET state=?, updated_at=? WHERE run_id=?", (state, time.time(), run_id)
-            )
+        self.registry.set_state(run_id, state)
 
     def _schedule(self, finishing: str | None = None) -> list[str]:
         """Under one write lock: settle running jobs, then start the next queued job on every
@@ -321,8 +289,8 @@ class JobManager:
                 queue_position = ahead.fetchone()[0] + 1
         if st is None and row is None:
             raise ValueError(f"run: no run '{run_id}' in {self.runs_dir}")
-        out: dict[str, Any] = {"run_id": run_id, "run_dir": str(run.path)}
-        out.update(st or {})
+        out: dict[str, Any] = dict(st or {})
+        out.update(run_id=run_id, run_dir=str(run.path))  # the folder's name, not the file's say
         if row is not None:
             out.update(state=row["state"], device=row["device"], managed=True)
             if is_remote(row["device"]) and row["state"] == "running":
@@ -371,6 +339,10 @@ class JobManager:
         with self._db() as db:
             row = db.execute("SELECT state, pid FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return row is not None and (row["state"] == "queued" or row["pid"] not in (None, pid))
+
+
+def _number(x: Any) -> float:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
 
 
 def _signal(pid: int, sig: int, group: bool) -> None:

@@ -7,7 +7,10 @@ Task specifics (how to build a batch, the loss, evaluation) live in a `TaskAdapt
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from trainer.batching import epoch_batches, padded_tokens
 from trainer.config import TrainConfig
 
 AUTO_STEPS, MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 250, 2, 10
+log = logging.getLogger("trainer")
 
 
 class Stopped(Exception):
@@ -47,6 +51,7 @@ class LoopState:
     train_s: float = 0.0  # seconds spent in optimizer steps, summed over resumes
     train_cpu_s: float = 0.0  # CPU seconds of this process (all threads) in those steps
     last_loss: float = float("nan")
+    thread_changes: int = 0  # times the thread governor switched the thread count
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +66,7 @@ class Plan:
     epochs: int
     tokens_per_step: list[int] = field(repr=False, default_factory=list)
     mean_seq: float = 0.0
+    widths: frozenset[int] = frozenset()  # distinct padded lengths (each builds its kernels)
 
     @property
     def total_tokens(self) -> int:
@@ -88,6 +94,7 @@ def make_plan(cfg: TrainConfig, lengths: list[int], rank: int = 0, world: int = 
         total = min(total, cfg.max_steps or total)
     epochs = math.ceil(total / per_epoch)
     tokens: list[int] = []
+    widths: set[int] = set()
     for e in range(epochs):
         batches = (
             first
@@ -97,10 +104,11 @@ def make_plan(cfg: TrainConfig, lengths: list[int], rank: int = 0, world: int = 
             )
         )
         tokens += [padded_tokens([b], lengths) for b in batches]
+        widths |= {max(lengths[i] for i in b) for b in batches}
     tokens = tokens[:total]
     n_ex = sum(len(b) for b in first)
     mean_seq = padded_tokens(first, lengths) / max(n_ex, 1)
-    return Plan(per_epoch, total, epochs, tokens, mean_seq)
+    return Plan(per_epoch, total, epochs, tokens, mean_seq, frozenset(widths))
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -137,6 +145,111 @@ class Hooks:
     should_stop: Callable[[], bool] = lambda: False
 
 
+def idle_cores(prev: tuple[float, float] | None) -> tuple[float | None, tuple[float, float]]:
+    """(idle cores of the whole machine since `prev`, new sample) from /proc/stat; None where
+    unreadable or on the first sample."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [float(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None, prev or (0.0, 0.0)
+    idle, total = fields[3] + (fields[4] if len(fields) > 4 else 0.0), sum(fields)
+    if prev is None or total <= prev[1]:
+        return None, (idle, total)
+    return (idle - prev[0]) / (total - prev[1]) * (os.cpu_count() or 1), (idle, total)
+
+
+@dataclass
+class ThreadGovernor:
+    """Re-chooses the CPU thread count during the run (the calibration chose it once).
+
+    With all cores, torch's OpenMP regions wait for every thread; when another process takes a
+    core, a step that took 0.1 s can take seconds. So: when the rate (tokens/s) of the last
+    few steps falls below DROP x the rate measured earlier at this thread count, or one step
+    takes SPIKE x as long as it should, drop to one thread. At one thread, when /proc/stat says
+    the other cores have been idle for a while, try all cores for TRIAL steps and keep them
+    only if they are KEEP x faster (else back off, waiting twice as long before the next try).
+    """
+
+    max_threads: int
+    threads: int
+    DROP = 0.55
+    SPIKE = 6.0
+    KEEP = 1.15
+    TRIAL = 6
+    WINDOW = 5
+    recheck_s: float = 4.0
+    rates: dict[int, deque] = field(default_factory=dict)  # threads -> recent good rates
+    recent: deque = field(default_factory=lambda: deque(maxlen=5))
+    trial: list[float] | None = None
+    waited_s: float = 0.0
+    idle_sample: tuple[float, float] | None = None
+    set_threads: Callable[[int], None] = torch.set_num_threads
+
+    def observe(self, tokens: int, seconds: float) -> tuple[int, str] | None:
+        """Feed one step; returns (new thread count, why) when it switched."""
+        rate = tokens / max(seconds, 1e-9)
+        ref = self._reference(self.threads)
+        if self.trial is not None:
+            return self._trial_step(rate)
+        if self.threads > 1 and ref and rate * self.SPIKE < ref:
+            return self._switch(1, f"one step ran {ref / rate:.0f}x slower than before")
+        self.recent.append(rate)
+        if self.threads > 1 and ref and len(self.recent) == self.recent.maxlen:
+            now = statistics.median(self.recent)
+            if now < self.DROP * ref:
+                return self._switch(1, f"rate fell to {now / ref:.0%} of the earlier rate")
+        if ref is None or rate > 0.7 * ref:  # a step at the usual pace: part of the reference
+            self.rates.setdefault(self.threads, deque(maxlen=20)).append(rate)
+        if self.threads == 1 and self.max_threads > 1:
+            return self._maybe_try_more(seconds)
+        return None
+
+    def _reference(self, threads: int) -> float | None:
+        got = self.rates.get(threads)
+        return statistics.median(got) if got and len(got) >= 3 else None
+
+    def _maybe_try_more(self, seconds: float) -> tuple[int, str] | None:
+        self.waited_s += seconds
+        if self.waited_s < self.recheck_s:
+            return None
+        self.waited_s = 0.0
+        idle, self.idle_sample = idle_cores(self.idle_sample)
+        if idle is None or idle < 0.7 * (self.max_threads - 1):
+            return None
+        self.trial = []
+        self.set_threads(self.max_threads)
+        self.threads = self.max_threads
+        return None  # announced when kept
+
+    def _trial_step(self, rate: float) -> tuple[int, str] | None:
+        one, trial = self._reference(1), self.trial
+        assert trial is not None
+        trial.append(rate)
+        bad_spike = one is not None and rate * self.SPIKE < one
+        if len(trial) < self.TRIAL and not bad_spike:
+            return None
+        got = statistics.median(trial[1:] or trial)  # the first step pays for new kernels
+        self.trial = None
+        if one is not None and got >= self.KEEP * one and not bad_spike:
+            self.rates[self.max_threads] = deque(trial[1:] or trial, maxlen=20)
+            self.recheck_s = 4.0
+            return self._switch(
+                self.max_threads, f"other cores idle; {got / one:.1f}x one thread", quiet=True
+            )
+        self.recheck_s = min(self.recheck_s * 2, 120.0)
+        self.set_threads(1)
+        self.threads = 1
+        return None
+
+    def _switch(self, threads: int, why: str, quiet: bool = False) -> tuple[int, str]:
+        if not quiet:
+            self.set_threads(threads)
+        self.threads = threads
+        self.recent.clear()
+        return threads, why
+
+
 @dataclass
 class Loop:
     cfg: TrainConfig
@@ -151,6 +264,7 @@ class Loop:
     rank: int = 0
     world: int = 1
     recent: deque = field(default_factory=lambda: deque(maxlen=20))  # (seconds, samples, tokens)
+    governor: ThreadGovernor | None = None  # CPU, auto threads: re-chosen when the rate drops
 
     def step(self, batch: dict[str, torch.Tensor]) -> float:
         with torch.autocast(
@@ -205,13 +319,21 @@ class Loop:
         state.train_cpu_s += time.process_time() - c0
         state.last_loss = loss
         self.recent.append((dt, len(indices) * self.world, n_tok * self.world))
+        if self.governor is not None:
+            changed = self.governor.observe(n_tok, dt)
+            if changed:
+                state.thread_changes += 1
+                log.info("step %d: %d thread(s): %s", state.step, changed[0], changed[1])
 
     def _after_step(self, state: LoopState, n_batches: int) -> None:
         cfg = self.cfg
         done = state.step >= self.plan.total_steps
         if state.step % cfg.log_every == 0 or done:
             self.hooks.log(self.progress(state, n_batches))
-        if cfg.eval_every and state.step % cfg.eval_every == 0 and not done:
+        # Also at the last step: the held-out line reaches the end of the run, even when a
+        # resume came after the last periodic evaluation (a 60-step run evaluated every 10
+        # steps and resumed at 52 used to show no held-out point after 50).
+        if done or (cfg.eval_every and state.step % cfg.eval_every == 0):
             self._eval(state)
         if state.step % cfg.save_every == 0 and not done:
             self.hooks.checkpoint(state)

@@ -25,6 +25,7 @@ import torch
 from safetensors.torch import load_file
 
 from core.data import DataError, detect_columns, load_table, spreadsheet_safe
+from core.models import check_model_folder
 from trainer.config import InputError
 from trainer.distributed import amp_dtype, resolve_device, resolve_precision
 from trainer.finalize import META_FILE
@@ -46,7 +47,13 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "adapter" / META_FILE
     if not path.exists():
         raise InputError(f"run: {Path(run_dir).name} has no exported adapter (did it complete?)")
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("base_model"), str):
+        raise InputError(f"run: {path} is not a valid trainer_meta.json; re-run or re-export it")
+    return meta
 
 
 def load_trained(run_dir: Path, device: str):
@@ -54,6 +61,9 @@ def load_trained(run_dir: Path, device: str):
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # peft notice
     adapter = run_dir / "adapter"
     meta = read_meta(run_dir)
+    # A run folder is untrusted (copied, or synced from a cluster): a pickle or code in adapter/
+    # is refused in one line before peft or transformers could unpickle it.
+    check_model_folder(adapter, f"run {Path(run_dir).name}: adapter")
     src = resolve_source(meta["base_model"])
     tok = load_tokenizer(src)
     has_peft = (adapter / "adapter_config.json").exists()

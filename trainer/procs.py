@@ -31,13 +31,13 @@ def state(pid: int) -> str | None:
 
 def alive(pid: int | None, started: int | None = None) -> bool:
     """True if `pid` runs (not a zombie) and, when `started` is given, is the same process."""
-    if not pid:
-        return False
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False  # also a pid read from a damaged or hostile status.json
     st = state(pid)
     if st is None or st in ("Z", "X"):
         _reap(pid)
         return False
-    if started is not None and start_time(pid) != started:
+    if started is not None and start_time(pid) != started:  # None, or another process
         return False
     return True
 
@@ -67,3 +67,10 @@ class StopFlag:
 
     def __call__(self) -> bool:
         return self.requested
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory so far, in GB."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 3)  # KiB -> GB

@@ -12,6 +12,7 @@ import torch
 from trainer import estimate as est
 from trainer.finalize import export_adapter, export_merged, predict_test, score, write_predictions
 from trainer.loop import LoopState
+from trainer.procs import peak_rss_gb
 from trainer.runfolder import write_json_atomic
 from trainer.session import Session
 
@@ -68,8 +69,6 @@ def finish(ctx, s: Session, state: LoopState) -> dict[str, Any]:
 
 
 def _final_record(ctx, s: Session, metrics, timing, curve, merged) -> dict[str, Any]:
-    from trainer.run import peak_rss_gb
-
     return {
         "run_id": ctx.cfg.run_id,
         "task": s.task_name,

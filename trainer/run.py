@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import sys
 import time
 import traceback
@@ -43,6 +42,7 @@ from trainer.distributed import (
 )
 from trainer.loop import Hooks, LoopState, Stopped
 from trainer.procs import StopFlag
+from trainer.report import finish
 from trainer.runfolder import (
     RunFolder,
     new_run_id,
@@ -56,7 +56,14 @@ from trainer.runguard import (
     record_data,
     remove_temporaries,
 )
-from trainer.session import Session, build_session, calibrate, load_data, prior_estimate
+from trainer.session import (
+    Session,
+    build_session,
+    calibrate,
+    estimate_status,
+    load_data,
+    prior_estimate,
+)
 
 BAD_INPUT = (DataError, ModelNotFoundError, InputError, UnsafeCheckpointError)
 log = logging.getLogger("trainer")
@@ -142,6 +149,7 @@ def _open_run(cfg: TrainConfig, resume: bool, stop: StopFlag | None) -> Ctx:
         resumed=resume,
         gate_override=cfg.gate_override,
         ended_at=None,
+        **est.loading_eta(cfg.runs_dir, device, cfg.base_model, cfg.task),
     )
     return Ctx(cfg, run, dist, device, precision, threads, stop, resume, lock_fd)
 
@@ -170,8 +178,6 @@ def _execute(ctx: Ctx) -> dict[str, Any]:
     barrier(ctx.dist)
     if not ctx.dist.is_main:
         return {"run_id": cfg.run_id, "rank": ctx.dist.rank, "status": "completed"}
-    from trainer.report import finish
-
     summary = finish(ctx, s, state)
     if ctx.stop():  # the stop came after the last training step: say what happened to it
         note = (
@@ -198,6 +204,7 @@ def _estimate(ctx: Ctx, s: Session) -> None:
         ctx.precision,
         ctx.cfg.method,
         ctx.device,
+        resident=est.resident_bytes() if ctx.device == "cpu" else None,
     )
     ctx.info.update(
         prior=prior.to_dict(),
@@ -210,7 +217,11 @@ def _estimate(ctx: Ctx, s: Session) -> None:
         predicted_train_s_prior=round(prior.seconds, 1),
         total_steps=s.plan.total_steps,
         memory_estimate_gb=round(mem["total"] / 1e9, 3),
+        **estimate_status(s, measured, not (ctx.resume and ctx.run.latest_checkpoint())),
     )
+    if ctx.dist.is_main:  # the next run's first ETA
+        cfg, loading_s = ctx.cfg, time.perf_counter() - ctx.t0
+        est.save_loading_s(cfg.runs_dir, ctx.device, cfg.base_model, cfg.task, loading_s)
     log.info(
         "estimate: %.0f s before calibration (%s), %.0f s measured; %d steps, %d tokens, "
         "%d thread(s)",
@@ -308,7 +319,7 @@ def _tune_threads(ctx: Ctx) -> bool:
     the faster. With all cores, torch's OpenMP regions wait for every thread, and when other
     processes share the cores a descheduled thread stalls each region: measured on the 2-core
     dev machine under load, 4-10 samples/s with 2 threads against ~165 with 1 (quiet, 2 threads
-    are ~1.7x faster). The choice is made once, before training."""
+    are ~1.7x faster). During training `loop.ThreadGovernor` re-chooses it as the load changes."""
     return ctx.device == "cpu" and ctx.cfg.threads == 0 and not ctx.dist.enabled and ctx.threads > 1
 
 
@@ -400,7 +411,3 @@ def _quiet_library_warnings() -> None:
         ".*Could not find a config file.*",  # peft, for the GGUF base folder
     ):
         warnings.filterwarnings("ignore", message=pattern)
-
-
-def peak_rss_gb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 3)  # KiB -> GB

@@ -18,9 +18,14 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-State = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted"]
-STATES: tuple[str, ...] = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
-TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled", "interrupted"})
+State = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted", "lost"]
+STATES: tuple[str, ...] = (
+    "queued", "running", "completed", "failed", "cancelled", "interrupted", "lost"
+)  # fmt: skip
+# `lost`: a run on a cluster that stopped answering (trainer.remote.outcome); resumable.
+TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled", "interrupted", "lost"})
+RESUMABLE: tuple[str, ...] = ("interrupted", "cancelled", "failed", "lost")
+META_FILE = "trainer_meta.json"  # adapter/: task, base model, labels (trainer.finalize.meta)
 
 
 def new_run_id() -> str:
@@ -135,7 +140,13 @@ class RunFolder:
             self.path.mkdir(parents=True, exist_ok=True)
 
     def status(self) -> dict[str, Any] | None:
-        return read_json(self.status_path)
+        """status.json, or None when missing or not a JSON object. The run's id is its
+        folder's name, whatever the file says (a copied folder may claim another run's)."""
+        data = read_json(self.status_path)
+        if not isinstance(data, dict):
+            return None
+        data["run_id"] = self.run_id
+        return data
 
     def write_status(self, state: State, reason: str = "", **extra: Any) -> dict[str, Any]:
         """Merge into the existing status so fields such as predicted_train_s persist."""

@@ -6,6 +6,7 @@ batches of this run's own data, timed before the first optimizer step.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -19,7 +20,15 @@ from trainer import estimate as est
 from trainer.batching import epoch_batches, padded_tokens
 from trainer.config import TrainConfig
 from trainer.distributed import Dist, amp_dtype
-from trainer.loop import Hooks, Loop, Plan, make_optimizer, make_plan, make_scheduler
+from trainer.loop import (
+    Hooks,
+    Loop,
+    Plan,
+    ThreadGovernor,
+    make_optimizer,
+    make_plan,
+    make_scheduler,
+)
 from trainer.model import (
     ModelSource,
     build_causal_lm,
@@ -64,7 +73,12 @@ class Session:
         return amp_dtype(self.precision)
 
     def loop(self, hooks: Hooks, rank: int = 0, world: int = 1) -> Loop:
-        """The training loop over this session's model, optimizer, schedule and plan."""
+        """The training loop over this session's model, optimizer, schedule and plan; on a
+        CPU with automatic threads, a governor re-chooses the thread count as the load changes."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        governor = None
+        if self.device == "cpu" and self.cfg.threads == 0 and world == 1 and cores > 1:
+            governor = ThreadGovernor(cores, torch.get_num_threads())
         return Loop(
             self.cfg,
             self.train_model,
@@ -77,6 +91,7 @@ class Session:
             hooks,
             rank,
             world,
+            governor=governor,
         )
 
 
@@ -132,7 +147,7 @@ def _model_and_task(cfg, data, src, tok, rows, labels, device, precision) -> tup
     if data.task == "classification":
         code = {name: i for i, name in enumerate(labels)}
         y = [code[data.train_labels[i]] for i in rows]
-        model = build_classifier(cfg, src, len(labels), device)
+        model = build_classifier(cfg, src, len(labels), device, precision)
         return model, ClassificationTask(tok, texts, y, cfg.max_length, cfg.label_smoothing)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     model = build_causal_lm(cfg, src, device, dtype)
@@ -197,6 +212,11 @@ def calibrate(s: Session, thread_options: tuple[int, ...] = (0,)) -> tuple[est.T
     restored) for at least CALIBRATION_S seconds; predict the run from the median FLOP/s of
     those batches (the median shrugs off a burst of load from other processes).
 
+    A padded width met for the first time also pays for building its kernels (oneDNN JITs a
+    matmul per shape: ~1.6 ms per op with AMX, ~40 ms per new width for MiniLM), so such a batch
+    runs twice: the second pass gives the rate, the difference the cost per new width, charged
+    once per width of the run's plan not yet seen. The optimizer step is timed on copies.
+
     With several `thread_options` (CPU), batches alternate between them and the fastest is
     kept; returns (estimate, threads chosen; 0 = left as it was)."""
     batches = epoch_batches(
@@ -206,6 +226,8 @@ def calibrate(s: Session, thread_options: tuple[int, ...] = (0,)) -> tuple[est.T
     rng = torch.get_rng_state()
     s.train_model.train()
     _fwd_bwd(s, picks[0])  # warm-up: one-time kernel selection and allocation
+    seen, shape_s = {_width(s, picks[0])}, []
+    _CPU_SHARE[:] = [0.0, 0.0]
     rates: dict[int, list[float]] = {n: [] for n in thread_options}
     t_start = time.perf_counter()
     live = list(thread_options)
@@ -214,19 +236,134 @@ def calibrate(s: Session, thread_options: tuple[int, ...] = (0,)) -> tuple[est.T
         if enough and time.perf_counter() - t_start > CALIBRATION_S:
             break
         n = live[i % len(live)]
-        rates[n].append(_timed_rate(s, b, n))
+        seconds = _timed(s, b, n)
+        if _width(s, b) not in seen:  # first pass built kernels: time the batch again
+            seen.add(_width(s, b))
+            warm = _timed(s, b, n)
+            shape_s.append(max(seconds - warm, 0.0))
+            seconds = warm
+        rates[n].append(_rate(s, b, seconds))
         live = _drop_hopeless(rates, live)
+    opt_s = _optimizer_step_s(s)
     torch.set_rng_state(rng)
     s.optimizer.zero_grad(set_to_none=True)
     best = max((n for n in rates if rates[n]), key=lambda n: statistics.median(rates[n]))
     if best:
         torch.set_num_threads(best)
-    work = _work(s)
-    flops_s = statistics.median(rates[best])
-    estimate = est.predict_time(
-        s.size, work[0], work[1], work[2], s.cfg.method, flops_s, s.device, "measured"
+    shape = statistics.median(shape_s) if shape_s else 0.0
+    warm = 0.0
+    if s.task_name == "classification" and s.cfg.warm_start:
+        warm = _warm_start_s(s, shape)
+    return predict_run(s, rates[best], opt_s, shape, seen, warm), best
+
+
+def estimate_status(s: Session, measured: est.TimeEstimate, warm_start_next: bool) -> dict:
+    """Status keys written once the estimate is made: the prediction's range and parts, what is
+    left of the starting phases from now (the warm start, if one comes next) as `phase_eta_s`
+    from `phase_started_at`, and the CPU kernels in use."""
+    parts = measured.parts
+    out: dict[str, Any] = {
+        "predicted_train_s_range": list(measured.to_dict()["range_s"] or []),
+        "predicted_steps_s": round(parts.get("steps", 0.0) + parts.get("new_widths", 0.0), 1),
+        "phase_eta_s": round(parts.get("warm_start", 0.0) if warm_start_next else 0.0, 1),
+        "phase_started_at": round(time.time(), 3),
+    }
+    if s.device == "cpu":
+        from trainer.model import auto_cpu_precision, cpu_flags
+
+        units = est.matrix_units(cpu_flags())
+        out["cpu_matrix_units"] = units
+        out["kernel"] = f"{s.precision} ({units[0] if units else 'no matrix units'})"
+        if s.cfg.precision == "auto":
+            out["precision_why"] = auto_cpu_precision()[1]
+    return out
+
+
+def predict_run(
+    s: Session,
+    rates: list[float],
+    step_s: float,
+    shape_s: float,
+    seen: set[int],
+    warm_start_s: float,
+) -> est.TimeEstimate:
+    """Training seconds: the plan's padded tokens at the median measured FLOP/s, plus each
+    optimizer step, plus building kernels for each width not met in calibration, plus the
+    warm start; with a (low, high) range from the spread of the rates."""
+    flops_s = statistics.median(rates)
+    steps = est.predict_time(
+        s.size,
+        s.plan.total_tokens,
+        s.plan.total_steps,
+        s.plan.mean_seq,
+        s.cfg.method,
+        flops_s,
+        s.device,
+        "measured",
+        overhead_s=step_s,
     )
-    return estimate, best
+    new_widths = len(set(s.plan.widths) - seen)
+    parts = {
+        "steps": steps.seconds,
+        "new_widths": new_widths * shape_s,
+        "warm_start": warm_start_s,
+    }
+    seconds = sum(parts.values())
+    steps.seconds, steps.parts = seconds, parts
+    share = _CPU_SHARE[0] / _CPU_SHARE[1] if s.device == "cpu" and _CPU_SHARE[1] else 1.0
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    steps.range_s = est.spread_range(seconds, rates, share, load, cores)
+    steps.parts["cpu_share"] = share
+    return steps
+
+
+def _width(s: Session, indices: list[int]) -> int:
+    return max(s.task.lengths[i] for i in indices)
+
+
+def _optimizer_step_s(s: Session, repeats: int = 3) -> float:
+    """Seconds of one optimizer step (AdamW over the trainable parameters), timed on copies
+    so the real optimizer's state is untouched."""
+    groups = []
+    for g in s.optimizer.param_groups:
+        copies = [p.detach().clone().requires_grad_(True) for p in g["params"]]
+        for c in copies:
+            c.grad = torch.zeros_like(c)
+        groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": copies})
+    opt = type(s.optimizer)(groups)
+    opt.step()  # first step allocates the moments
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        opt.step()
+    return (time.perf_counter() - t0) / repeats
+
+
+def _warm_start_s(s: Session, shape_s: float) -> float:
+    """Seconds of the warm start: one forward pass over the training split in length-sorted
+    chunks (as `probe.warm_start_head` runs it), timed on a middle chunk (the fastest of two
+    passes after a first that builds its kernels) and scaled by tokens; each distinct chunk
+    width pays a third of a training width's kernel cost (forward only); plus the probe fit
+    at the same FLOP/s."""
+    from trainer.batching import sorted_chunks
+    from trainer.probe import probe_flops
+    from trainer.tasks import embed_or_score
+
+    chunks = sorted_chunks(s.task.lengths, 128)
+    mid = chunks[len(chunks) // 2]
+    ids = [s.task.ids[i] for i in mid]
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        embed_or_score(s.model.features, ids, s.tokenizer.pad_token_id, s.device, s.amp)
+        times.append(time.perf_counter() - t0)
+    s.train_model.train()
+    per_token = est.flops_per_token(s.size, s.plan.mean_seq, "forward")
+    flops_s = per_token * padded_tokens([mid], s.task.lengths) / max(min(times[1:]), 1e-6)
+    tokens = padded_tokens(chunks, s.task.lengths)
+    widths = len({_width(s, c) for c in chunks})
+    fit = probe_flops(len(s.task.lengths), s.size.hidden, len(s.labels))
+    return (per_token * tokens + fit) / flops_s + widths * shape_s / 3
 
 
 def _drop_hopeless(rates: dict[int, list[float]], live: list[int]) -> list[int]:
@@ -238,16 +375,26 @@ def _drop_hopeless(rates: dict[int, list[float]], live: list[int]) -> list[int]:
     return [n for n in live if statistics.median(rates[n]) * 4 >= best]
 
 
-def _timed_rate(s: Session, indices: list[int], threads: int) -> float:
-    """FLOP/s of one forward+backward pass on these examples."""
+_CPU_SHARE: list[float] = [0.0, 0.0]  # (CPU s / threads, wall s) over the timed passes
+
+
+def _timed(s: Session, indices: list[int], threads: int) -> float:
+    """Seconds of one forward+backward pass on these examples."""
     if threads:
         torch.set_num_threads(threads)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     _fwd_bwd(s, indices)
     if s.device == "cuda":
         torch.cuda.synchronize()
+    wall = time.perf_counter() - t0
+    _CPU_SHARE[0] += (time.process_time() - c0) / torch.get_num_threads()
+    _CPU_SHARE[1] += wall
+    return wall
+
+
+def _rate(s: Session, indices: list[int], seconds: float) -> float:
+    """FLOP/s of a forward+backward pass on these examples that took `seconds`."""
     tokens = padded_tokens([indices], s.task.lengths)
-    seconds = time.perf_counter() - t0
     return est.measured_flops_per_s(s.size, tokens, 0, tokens / len(indices), s.cfg.method, seconds)
 
 

@@ -6,6 +6,9 @@ Results are written to disk by the work itself, so a finished job survives a res
 was running when the server stopped simply has no results and can be started again. `cancel()`
 asks a job to stop: its next progress report raises `Cancelled` inside the work, which unwinds
 without writing results (a thread cannot be killed; the work reports progress often).
+
+`guard_shutdown()` makes Ctrl+C / SIGTERM stop the server within seconds even while a browser
+holds a download open (Streamlit's own stop waits for every open response).
 """
 
 from __future__ import annotations
@@ -97,3 +100,99 @@ class JobRunner:
             job.error = f"unexpected {type(exc).__name__}: {exc}"
         finally:
             job.finished = time.time()
+
+
+# --- prompt shutdown ----------------------------------------------------------------------------
+SHUTDOWN_GRACE_S = 5.0  # what Streamlit gets for its own graceful stop after SIGINT / SIGTERM
+
+
+def guard_shutdown(grace_s: float = SHUTDOWN_GRACE_S) -> bool:
+    """Make SIGINT / SIGTERM stop the server within `grace_s` seconds.
+
+    Streamlit's stop waits, without a time limit, for every open HTTP response to finish: a
+    browser that holds a large download (or any slow reader) keeps the server up for minutes
+    after "Stopping...". The first signal still runs Streamlit's own handler, and also arms a
+    timer that reaps this process's finished children and ends the process when the graceful
+    stop has not finished by then. Signal handlers can only be set on the main thread, so this
+    schedules the installation on the server's event loop (which runs there); installs once per
+    process. Returns False where there is no server (AppTest, bare mode).
+    """
+    loop = _server_loop()
+    if loop is None:
+        return False
+    with _GUARD_LOCK:
+        if _GUARD["installed"]:
+            return True
+        _GUARD["installed"] = True
+    loop.call_soon_threadsafe(_install_handlers, grace_s)
+    return True
+
+
+_GUARD: dict[str, Any] = {"installed": False, "timer": None}
+_GUARD_LOCK = threading.Lock()
+
+
+def _server_loop() -> Any:
+    """The event loop of the running Streamlit server (main thread), None without one."""
+    import threading as _threading
+
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists() or _threading.current_thread() is _threading.main_thread():
+            return None
+        loop = Runtime.instance()._get_async_objs().eventloop  # noqa: SLF001 - no public API
+    except Exception:  # noqa: BLE001 - an internal that moved: run without the guard
+        log.warning("no server event loop found: SIGINT waits for open downloads")
+        return None
+    return None if loop.is_closed() else loop
+
+
+def _install_handlers(grace_s: float) -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            _arm_exit_timer(grace_s)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+        signal.signal(sig, handler)
+
+
+def _arm_exit_timer(grace_s: float) -> None:
+    if _GUARD["timer"] is None:
+        timer = threading.Timer(grace_s, _force_exit, args=(grace_s,))
+        timer.daemon = True
+        _GUARD["timer"] = timer
+        timer.start()
+
+
+def _force_exit(grace_s: float) -> None:
+    import os
+    import sys
+
+    reap_children()
+    print(f"  Stopped after {grace_s:.0f} s (open downloads were cut off).", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def reap_children() -> int:
+    """Collect every finished child process of this one (no `<defunct>` left); returns how
+    many. Running children (a training job in its own session) are left alone."""
+    import os
+
+    reaped = 0
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return reaped
+        if pid == 0:
+            return reaped
+        reaped += 1

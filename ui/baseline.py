@@ -18,8 +18,8 @@ from ui.baseline_bound import plan_for, run_sampled
 from ui.safe import plain
 from ui.workspace import DataChoice, Project
 
-MAX_CONFUSION_LABELS = 20
 QUICK_SHARE = 0.15  # of the progress bar given to the quick estimate before the full run
+SAVE_FROM = 0.97  # the rest of the bar: refitting and saving the chosen classifier (seconds)
 
 
 @st.cache_resource
@@ -74,16 +74,31 @@ def start(project: Project, choice: DataChoice, cache_dir: Path) -> Job:
         )
         quick_path(project, choice.split_id).unlink(missing_ok=True)
         bound = plan_for(choice.n_train, choice.n_test, choice.mean_words)  # before any embedding
+        report, save_step = _scaled(progress, 0.0, SAVE_FROM, ""), progress
         if bound.sample:  # too big for this machine's memory: a stratified sample, said so
-            return run_sampled(evaluate, config, bound, progress, embedder=model, generator=gen)
-        if choice.split_task == "classification" and choice.n_train > 2 * config.quick_train:
-            # A first answer in seconds (its vectors are cached for the full run), then the rest.
-            quick = dataclasses.replace(config, quick=True)
-            evaluate(quick, _scaled(progress, 0.0, QUICK_SHARE, "quick estimate: "), embedder=model)
-            progress = _scaled(progress, QUICK_SHARE, 1.0, "")
-        return evaluate(config, progress, embedder=model, generator=gen)
+            result = run_sampled(evaluate, config, bound, report, embedder=model, generator=gen)
+        else:
+            if choice.split_task == "classification" and choice.n_train > 2 * config.quick_train:
+                # A first answer in seconds (its vectors are cached for the full run), then all.
+                quick = dataclasses.replace(config, quick=True)
+                evaluate(
+                    quick, _scaled(report, 0.0, QUICK_SHARE, "quick estimate: "), embedder=model
+                )
+                report = _scaled(report, QUICK_SHARE, 1.0, "")
+            result = evaluate(config, report, embedder=model, generator=gen)
+        if result.get("task") == "classification":  # the chosen classifier, for the Model page
+            from rag_baseline.deploy_fit import save_from_result
+
+            save_step(SAVE_FROM, "saving the chosen classifier for the Model page")
+            save_from_result(result, classifier_dir(project, choice.split_id), model)
+        return result
 
     return runner().start(job_key(project, choice), work)
+
+
+def classifier_dir(project: Project, split_id: str) -> Path:
+    """Where the baseline's chosen classifier is saved (rag_baseline.deploy's folder)."""
+    return project.baseline_dir(split_id) / "classifier"
 
 
 def _scaled(
@@ -136,6 +151,7 @@ def show_results(results: Mapping[str, Any]) -> None:
                     if m.get("cv_score") is None
                     else f"{m['cv_score']:.3f}",
                     "settings": _settings(m),
+                    **_speed(m),
                 }
             )
         else:  # generation
@@ -168,6 +184,16 @@ def show_results(results: Mapping[str, Any]) -> None:
     if with_ci:
         st.altair_chart(charts.accuracy_with_ci(with_ci, metric), width="stretch")
     _per_class(results)
+
+
+def _speed(m: Mapping[str, Any]) -> dict[str, str]:
+    """The method's own measured answer time, where the results carry one (never the kNN
+    figure repeated for every method)."""
+    if m.get("items_per_s"):
+        return {"ms / item": f"{1000 / m['items_per_s']:,.2f}"}
+    if m.get("latency_ms_per_item"):
+        return {"ms / item": f"{m['latency_ms_per_item']:,.2f}"}
+    return {}
 
 
 def _settings(m: Mapping[str, Any]) -> str:
@@ -247,8 +273,16 @@ def _per_class(results: Mapping[str, Any]) -> None:
     )
     with st.expander("Per-class scores", expanded=False):
         st.dataframe(frame, hide_index=True, width="stretch")
-    confusion = knn.get("confusion")
-    if confusion and len(confusion["labels"]) <= MAX_CONFUSION_LABELS:
-        st.altair_chart(charts.confusion_heatmap(confusion), width="stretch")
+    best = (results.get("best") or {}).get("method")
+    shown = results.get(best) if isinstance(results.get(best), dict) else knn
+    confusion, of = shown.get("confusion"), (results.get("best") or {}).get("name", "kNN")
+    if shown is knn:
+        of = "kNN retrieval on embeddings"
+    if confusion and len(confusion["labels"]) <= charts.MAX_CONFUSION_LABELS:
+        # Its own size (from the label count), not stretched: stretching squashed the rows.
+        st.altair_chart(charts.confusion_heatmap(confusion, of), width="content")
     elif confusion:
-        st.caption(f"{len(confusion['labels'])} classes: confusion matrix omitted (too large).")
+        st.caption(
+            f"{len(confusion['labels'])} classes: confusion matrix omitted (over "
+            f"{charts.MAX_CONFUSION_LABELS} labels); the per-class scores are above."
+        )

@@ -11,16 +11,20 @@ from pathlib import Path
 import streamlit as st
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
-# key -> (file in pages/, title, icon); the first is the default page.
+# key -> (file in pages/, title, icon); the first is the default page. Emoji, never
+# ":material/...:": a page opened by its own URL on a fresh server runs once before app.py's
+# page config, and Streamlit 1.67 makes its icon the favicon, fetched from fonts.gstatic.com for
+# a material one. An emoji favicon is an inline SVG: nothing leaves the browser.
 PAGES: dict[str, tuple[str, str, str]] = {
-    "questionnaire": ("questionnaire.py", "Questionnaire", ":material/quiz:"),
-    "costs": ("costs.py", "Costs & ROI", ":material/payments:"),
-    "data": ("data_baseline.py", "Data & baseline", ":material/dataset:"),
-    "fine_tune": ("fine_tune.py", "Fine-tune", ":material/model_training:"),
-    "compare": ("compare.py", "Compare", ":material/compare:"),
-    "model": ("model.py", "Model", ":material/smart_toy:"),
-    "runs": ("runs.py", "Runs", ":material/history:"),
+    "questionnaire": ("questionnaire.py", "Questionnaire", "📝"),
+    "costs": ("costs.py", "Costs & ROI", "💰"),
+    "data": ("data_baseline.py", "Data & baseline", "🗂️"),
+    "fine_tune": ("fine_tune.py", "Fine-tune", "🛠️"),
+    "compare": ("compare.py", "Compare", "⚖️"),
+    "model": ("model.py", "Model", "🤖"),
+    "runs": ("runs.py", "Runs", "🕘"),
 }
+LINK_ICON = "➡️"
 
 
 _run = threading.local()  # a script run executes app.py and its page in one thread
@@ -55,4 +59,4 @@ def page(key: str) -> st.Page:
 
 
 def link(key: str, label: str) -> None:
-    st.page_link(page(key), label=label, icon=":material/arrow_forward:")
+    st.page_link(page(key), label=label, icon=LINK_ICON)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import background, state
 from ui.safe import plain
 
 
@@ -25,6 +25,8 @@ def _switch() -> None:
 
 
 def project_picker() -> None:
+    # Every page passes here first: the place to make sure Ctrl+C stops this server promptly.
+    background.guard_shutdown()
     s = state.get_state()
     projects = state.workspace().projects()
     if s.project not in projects:

@@ -1,4 +1,4 @@
-"""Rendering of the advisor's verdict (shared by Questionnaire, Costs and Fine-tune).
+"""Rendering of the advisor's verdict (shared by Questionnaire, Costs, Fine-tune and Compare).
 
 Words and numbers come from advisor.text, so the app says what the CLI and the memo say."""
 
@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from advisor.text import (
-    IN_TEXT,
+    OPTION_HEAD,
+    OPTION_NAMES,
     VERDICTS,
     break_even_line,
     budget_line,
-    reasons_by_stance,
+    option_rows,
+    reason_groups,
     usd_short,
 )
 from advisor.text import months as _months
@@ -35,16 +38,19 @@ def measured() -> dict[str, float]:
 
 
 def current_report() -> dict[str, Any]:
-    """The advisor's report for the current project, with its measured accuracy: the one
-    verdict that the Questionnaire, Costs, Fine-tune and Compare pages all show."""
+    """The advisor's report for the current project, with its measured accuracy (the small
+    classifier and kNN as RAG's proxy from the baseline, the trial from the last comparison)
+    and the baseline's learning curve: the one verdict every page shows."""
     from advisor import estimate
-    from comparison.project import measured_evidence
+    from comparison.project import measured_evidence, measured_gain
     from ui import state
 
     s = state.get_state()
     split = s.data.split_id if s.data.ready else ""
-    accuracy, by = measured_evidence(state.current_project().root, split)
-    return estimate(state.answers(), state.assumptions(), accuracy, by).to_dict()
+    root = state.current_project().root
+    accuracy, by = measured_evidence(root, split)
+    gain = measured_gain(root, split)
+    return estimate(state.answers(), state.assumptions(), accuracy, by, gain).to_dict()
 
 
 def md(text: str) -> str:
@@ -65,30 +71,56 @@ def months_text(months: float | None) -> str:
     return _months(months, None)
 
 
+def headline_text(report: Mapping[str, Any]) -> str:
+    """'Verdict: Deploy the small classifier trained on your labels — measure first'."""
+    first = " — measure first" if report.get("measure_first") else ""
+    return f"Verdict: {verdict_title(report)}{first}"
+
+
 def show_headline(report: Mapping[str, Any]) -> None:
-    """The verdict, then what evidence or fallback shaped it (one block, verdict first)."""
-    st.subheader(f"Verdict: {verdict_title(report)}")
+    """The verdict, then what it rests on: measure first, the swap point, the evidence, a
+    fallback (one block, verdict first)."""
+    st.subheader(headline_text(report))
+    if report.get("measure_first"):
+        st.warning(md(report["measurement"]["message"]), icon=":material/straighten:")
+    if report.get("swap", {}).get("message"):
+        st.caption(md(f"Where the verdict would change: {report['swap']['message']}."))
     if report.get("evidence", {}).get("message"):
         st.info(md(report["evidence"]["message"]), icon=":material/science:")
     if report.get("fallback"):
         st.warning(md(f"Note: {report['fallback']}."))
 
 
+def show_options(report: Mapping[str, Any], key: str = "options") -> None:
+    """Every option costed the same way, with its accuracy and where that comes from."""
+    frame = pd.DataFrame(option_rows(report), columns=OPTION_HEAD)
+    frame = frame.rename(columns={"Over the horizon": f"Over {report['horizon_months']} months"})
+    st.dataframe(frame, hide_index=True, width="stretch", key=key)
+    for o, v in report["options"].items():
+        if v.get("proxy"):  # say what stands in for the option, and how far it carries
+            st.caption(md(f"{OPTION_NAMES[o]} accuracy, {v['accuracy_note']}."))
+
+
 def show_reasons(report: Mapping[str, Any]) -> None:
-    """Reasons grouped for and against the verdict, in plain words."""
-    groups = reasons_by_stance(report)
-    name = IN_TEXT[report["recommendation"]]
-    for stance, title in (("for", f"Why {name}"), ("against", "Against, or ruled out")):
-        if groups[stance]:
-            st.markdown(f"**{title}**")
-            st.markdown("\n".join(f"- {md(r['message'])}" for r in groups[stance]))
+    """Reasons for the verdict, against it, and about the other options, each labelled."""
+    for title, messages in reason_groups(report):
+        st.markdown(f"**{md(title)}**")
+        st.markdown("\n".join(f"- {md(m)}" for m in messages))
 
 
 def show_break_even(report: Mapping[str, Any]) -> None:
     rows = report["break_even"]["rows"]
     h = report["break_even"]["horizon_months"]
+    if not rows:
+        st.markdown("**Break-even**: nothing to pay back (no automated option is allowed).")
+        return
     st.markdown("**Break-even** (best / expected / worst)")
     st.markdown("\n".join(f"- {md(break_even_line(r, h))}" for r in rows))
+
+
+def plan_text(report: Mapping[str, Any]) -> str:
+    p = report["plan"]
+    return f"Fine-tuning plan: {p['label']}, trained on {p['trains_on']}."
 
 
 def show_verdict(report: Mapping[str, Any]) -> None:
@@ -102,6 +134,8 @@ def show_verdict(report: Mapping[str, Any]) -> None:
             "data still tells you what fine-tuning would add."
         )
     st.markdown(md(budget_line(report["budget"])))
+    if report.get("labelling"):
+        st.caption(md(report["labelling"]["message"]))
     show_break_even(report)
-    st.caption(md(f"Fine-tuning plan: {report['plan']['label']}."))
+    st.caption(md(plan_text(report)))
     show_reasons(report)

@@ -14,6 +14,7 @@ from ui import state
 GROUPS: dict[str, tuple[str, ...]] = {
     "The task": (
         "task_type",
+        "n_classes",
         "labeled_examples",
         "examples_to_label",
         "avg_input_tokens",
@@ -40,12 +41,48 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+SPEED_UNITS = ("minutes per item", "items per hour")
+SPEED_KEY = "q_speed_unit"
+_SPEED_PREF = "_q_speed_unit"  # survives page switches (widget keys do not)
+
+
 def widget_key(name: str) -> str:
     return f"q_{name}"
 
 
+def _on_rate(_name: str) -> None:
+    """Items per hour -> the advisor's minutes per item (0 items an hour is no answer)."""
+    per_hour = st.session_state[widget_key("items_per_hour")]
+    value = 60.0 / per_hour if per_hour and per_hour > 0 else per_hour
+    state.update_answer("human_minutes_per_item", value)
+
+
+def speed_widget(spec: Mapping[str, Any], value: Any) -> None:
+    """Human speed in the user's unit: minutes per item or items per hour, either way."""
+    pref = st.session_state.get(_SPEED_PREF, SPEED_UNITS[0])
+    unit = st.radio(
+        "Human speed in",
+        SPEED_UNITS,
+        index=SPEED_UNITS.index(pref),
+        horizontal=True,
+        key=SPEED_KEY,
+        help="Say it as you count it; the advisor works in minutes per item.",
+    )
+    st.session_state[_SPEED_PREF] = unit
+    if unit == SPEED_UNITS[0]:
+        answer_widget(spec, value)
+        return
+    minutes = float(value) if isinstance(value, int | float) else 0.0
+    per_hour = round(60.0 / minutes, 2) if minutes > 0 else 0.0
+    st.number_input("Items a specialist handles per hour", value=per_hour, step=1.0,
+                    key=widget_key("items_per_hour"), on_change=_on_rate,
+                    args=("items_per_hour",), help=spec["help"])  # fmt: skip
+
+
 def _on_change(name: str) -> None:
-    state.update_answer(name, st.session_state[widget_key(name)])
+    value = st.session_state[widget_key(name)]
+    # An emptied number box is the answer's "not given" (0: no accuracy bar, the named size).
+    state.update_answer(name, 0.0 if value is None else value)
 
 
 def _label(spec: Mapping[str, Any]) -> str:
@@ -56,8 +93,10 @@ def _label(spec: Mapping[str, Any]) -> str:
     return f"{label} ({unit})"
 
 
-def answer_widget(spec: Mapping[str, Any], value: Any) -> None:
-    """One input for one Answers field. No min_value: the advisor validates and explains."""
+def answer_widget(spec: Mapping[str, Any], value: Any, placeholder: str | None = None) -> None:
+    """One input for one Answers field. No min_value: the advisor validates and explains.
+    `placeholder`: a number whose 0 means "not given" shows an empty box with this text
+    instead of a bare 0.00 (no accuracy bar; the named model's size)."""
     name, key = spec["name"], widget_key(spec["name"])
     common = {"key": key, "help": spec["help"], "on_change": _on_change, "args": (name,)}
     label = _label(spec)
@@ -73,8 +112,12 @@ def answer_widget(spec: Mapping[str, Any], value: Any) -> None:
     elif spec["type"] == "str":
         st.text_input(label, value=str(value), **common)
     else:
-        step = 0.01 if spec.get("unit") == "fraction" else _float_step(float(value))
-        st.number_input(label, value=float(value), step=step, **common)
+        fraction = spec.get("unit") == "fraction"
+        step = 0.01 if fraction else _float_step(float(value))
+        empty = placeholder is not None and float(value) == 0
+        st.number_input(label, value=None if empty else float(value), step=step,
+                        placeholder=placeholder, **common,
+                        **({"format": "%.2f"} if fraction else {}))  # fmt: skip
 
 
 def _float_step(value: float) -> float:
@@ -101,3 +144,12 @@ def grouped(specs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     if rest:
         out["Other"] = rest
     return {g: s for g, s in out.items() if s}
+
+
+def fill_classes_from_data(answers: Any, data: Any) -> None:
+    """Read the number of classes from the validated upload when the user has not given it."""
+    labels = getattr(data, "labels", None) or []
+    ready = getattr(data, "ready", False) and getattr(data, "split_task", "") == "classification"
+    if ready and labels and answers.task_type == "classification" and answers.n_classes == 0:
+        state.update_answer("n_classes", len(labels))
+        st.session_state.pop(widget_key("n_classes"), None)  # show the value read

@@ -212,7 +212,7 @@ class Project:
 
     # --- where training runs: this machine or a Ray cluster ---------------------------------
     def load_cluster(self) -> dict[str, Any]:
-        """The project's "where to run" choice: {} = this machine, else a trainer.launch.
+        """The project's "where to run" choice: {} = this machine, else a trainer.remote.spec.
         ClusterSpec as a dict (address, gpus, gpu_type, ...). A damaged file means {}."""
         data = _read_json(self.root / "cluster.json")
         return data if isinstance(data, dict) and data.get("address") else {}

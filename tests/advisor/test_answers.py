@@ -16,6 +16,8 @@ ISSUE_KEYS = [
     "total_budget_usd", "in_house_ml_team", "base_model_params_b", "method", "gpu", "epochs",
     # issue 8: the plan's model by name, examples still to label, the quality bar
     "base_model", "examples_to_label", "min_accuracy",
+    # issue 18: the number of classes
+    "n_classes",
 ]  # fmt: skip
 
 
@@ -28,7 +30,7 @@ def test_choices_match_the_issue_table():
         "classification", "extraction", "form_completion", "style", "domain_qa", "generation"
     }  # fmt: skip
     assert set(typing.get_args(DataChange)) == {
-        "daily", "weekly", "monthly", "quarterly", "yearly", "never"
+        "daily", "weekly", "monthly", "quarterly", "yearly", "rarely", "never"
     }  # fmt: skip
     assert set(typing.get_args(Stage)) == {"exploring", "pilot", "production"}
     assert set(typing.get_args(Method)) == {"lora", "qlora", "full"}
@@ -110,9 +112,17 @@ def test_fields_help_describes_every_field(assumptions):
         assert r["type"] in {"int", "float", "bool", "choice"}
         assert r["default"] == getattr(Answers(), r["name"])
     assert by["task_type"]["choices"] == list(typing.get_args(TaskType))
-    assert by["gpu"]["choices"] == assumptions.gpu_names()
+    assert by["gpu"]["choices"] == ["auto", *assumptions.gpu_names()]
+    assert Answers().gpu == "auto"
     assert by["labeled_examples"] == {**by["labeled_examples"], "type": "int", "min": 0}
     assert by["human_hourly_cost_usd"]["unit"] == "USD/hour"
     assert by["avg_input_tokens"]["exclusive_min"] is True
     assert by["base_model"]["choices"][:2] == ["auto", "all-MiniLM-L6-v2"]
     assert by["tried_rag"]["type"] == "bool" and by["tried_rag"]["choices"] is None
+
+
+def test_defaulted_names_what_a_file_leaves_out():
+    assert "monthly_volume" in Answers.defaulted({}) and len(Answers.defaulted({})) == len(
+        Answers().to_dict()
+    )
+    assert "monthly_volume" not in Answers.defaulted({"monthly_volume": 10})

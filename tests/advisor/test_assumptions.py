@@ -63,15 +63,15 @@ def test_overrides_dotted_nested_and_field(assumptions):
         {
             "gpu.H100-80GB.usd_per_hour": 2.4,
             "compute": {"mfu": {"low": 0.3, "expected": 0.4, "high": 0.45}},
-            "automation.accuracy.rag.expected": 0.9,
+            "accuracy.classification.rag.expected": 0.9,
         }
     )
     assert a.range("gpu.H100-80GB.usd_per_hour").to_dict() == {
         "low": 2.4, "expected": 2.4, "high": 2.4
     }  # fmt: skip
     assert a.range("compute.mfu").expected == 0.4
-    rag = a["automation.accuracy.rag"]
-    assert rag.expected == 0.9 and rag.low == assumptions["automation.accuracy.rag"].low
+    rag = a["accuracy.classification.rag"]
+    assert rag.expected == 0.9 and rag.low == assumptions["accuracy.classification.rag"].low
     assert a["compute.mfu"].source == USER_SOURCE
     # Untouched figures keep their source; the original object is unchanged.
     assert a["seed.compute_usd"] == assumptions["seed.compute_usd"]

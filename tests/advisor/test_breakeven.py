@@ -31,7 +31,7 @@ def test_series_are_cumulative_and_cross_at_break_even(assumptions):
     e = economics(INSURER, assumptions)
     s = e.series()
     assert s["month"] == list(range(37))
-    assert set(s) == {"month", "human", "prompting", "rag", "fine_tune"}
+    assert set(s) == {"month", "human", "prompting", "rag", "classifier", "fine_tune"}
     assert all(len(v) == 37 for v in s.values())
     assert s["human"][0] == 0 and s["fine_tune"][0] == pytest.approx(e.upfront.total.expected)
     for option in ("human", "prompting", "rag", "fine_tune"):
@@ -44,18 +44,16 @@ def test_series_are_cumulative_and_cross_at_break_even(assumptions):
 
 def test_measured_accuracy_moves_break_even_the_right_way(assumptions):
     base = economics(INSURER, assumptions).break_even_months
-    better = estimate(INSURER, assumptions, measured_accuracy={"fine_tune": 0.99})
-    worse = estimate(INSURER, assumptions, measured_accuracy={"fine_tune": 0.7})
+    better = economics(INSURER, assumptions, {"fine_tune": 0.99})
+    worse = economics(INSURER, assumptions, {"fine_tune": 0.7})
     assert better.break_even_months < base < worse.break_even_months
-    assert better.to_dict()["accuracy"]["fine_tune"] == {
-        "low": 0.99, "expected": 0.99, "high": 0.99, "measured": True
-    }  # fmt: skip
+    d = estimate(INSURER, assumptions, measured_accuracy={"fine_tune": 0.99}).to_dict()
+    assert d["options"]["fine_tune"]["accuracy"] == {"low": 0.99, "expected": 0.99, "high": 0.99}
+    assert d["options"]["fine_tune"]["accuracy_source"] == "measured"
     # a better RAG makes fine-tuning's edge over RAG take longer to pay
-    rag_good = estimate(INSURER, assumptions, measured_accuracy={"rag": 0.93})
-    rag_bad = estimate(INSURER, assumptions, measured_accuracy={"rag": 0.6})
-    assert (rag_good.to_dict()["break_even_vs"]["rag"] or 1e9) > rag_bad.to_dict()["break_even_vs"][
-        "rag"
-    ]
+    good = economics(INSURER, assumptions, {"rag": 0.93}).break_even_against("rag")
+    bad = economics(INSURER, assumptions, {"rag": 0.6}).break_even_against("rag")
+    assert (good or 1e9) > bad
 
 
 @pytest.mark.parametrize(
@@ -102,4 +100,4 @@ def test_sensitivity_rows_sorted_by_swing(assumptions):
 
 def test_sensitivity_respects_measured_accuracy(assumptions):
     rows = sensitivity(INSURER, assumptions, measured_accuracy={"fine_tune": 0.93})
-    assert "automation.accuracy.fine_tune" not in {r["key"] for r in rows}
+    assert "accuracy.classification.fine_tune" not in {r["key"] for r in rows}

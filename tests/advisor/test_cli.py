@@ -37,45 +37,73 @@ def answers_file(tmp_path):
     return write
 
 
+OPTIONS = {"human", "prompting", "rag", "classifier", "fine_tune"}
+OPTION_KEYS = {"setup_usd", "monthly_usd", "horizon_usd", "accuracy", "accuracy_source",
+               "ruled_out_by"}  # fmt: skip
+
+
 def test_estimate_json_contract(answers_file):
-    r = run("estimate", answers_file(INSURER.to_dict()), "--json")
+    """Issue 16's contract: options.<opt>, measure_first, the recommendation's break-even and
+    budget, reasons with rule/message/direction; --measured classifier=0.87 works."""
+    path = answers_file(INSURER.to_dict())
+    r = run("estimate", path, "--json", "--measured", "classifier=0.87")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["recommendation"] == "fine_tune" and out["fine_tune_justified"] is True
-    assert all(set(x) >= {"rule", "message"} for x in out["reasons"])
-    for part in ("data_preparation", "compute", "engineering", "total"):
-        assert set(out["costs"][part]) == {"low", "expected", "high"}
-    assert {"total_budget_usd", "fits", "shortfall_usd"} <= set(out["budget"])
-    assert isinstance(out["break_even_months"], float)
-    t = out["training_estimate"]
-    assert isinstance(t["gpu"], str) and isinstance(t["gpu_count"], int)
-    for k in ("gpu_memory_gb", "train_hours", "compute_usd"):
-        assert isinstance(t[k], int | float)
-    assert len(out["series"]["fine_tune"]) == 37
-    assert set(out["monthly_running_costs"]) == {"human", "prompting", "rag", "fine_tune"}
-    for option in ("prompting", "rag"):
-        assert "break_even_vs" in out and option in out["break_even_vs"]
-    for m in out["monthly_running_costs"].values():
-        assert set(m["parts"]) == {"inference", "human", "operations", "retraining"}
+    assert out["recommendation"] in OPTIONS and isinstance(out["measure_first"], bool)
+    assert set(out["options"]) == OPTIONS
+    for o, v in out["options"].items():
+        assert OPTION_KEYS <= set(v), o
+        assert v["accuracy_source"] in {"assumed", "stated", "measured"}
+        assert isinstance(v["ruled_out_by"], list)
+        for k in ("setup_usd", "monthly_usd", "horizon_usd"):
+            assert set(v[k]) == {"low", "expected", "high"}
+    c = out["options"]["classifier"]
+    assert c["accuracy"]["expected"] == 0.87 and c["accuracy_source"] == "measured"
+    assert out["recommendation"] == "classifier"
+    assert all({"rule", "message", "direction"} <= set(x) for x in out["reasons"])
+    assert all(x["direction"] in OPTIONS for x in out["reasons"])
+    assert out["budget"]["option"] == out["recommendation"] and isinstance(
+        out["budget"]["fits"], bool
+    )
+    row = out["break_even"]["rows"][0]
+    assert row["option"] == "classifier" and row["expected"] == out["break_even_months"]
+    assert len(out["series"]["classifier"]) == 37
+    for v in out["options"].values():
+        assert set(v["monthly_parts"]) == {"inference", "human", "operations", "retraining"}
+    assert r.stderr == ""  # every answer given: nothing defaulted
 
 
-def test_missing_keys_default_and_stdin():
+def test_missing_keys_default_and_are_named_on_stderr():
     r = run("estimate", "-", "--json", stdin='{"monthly_volume": 100}')
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["recommendation"] == "prompting"
     assert out["budget"]["total_budget_usd"] == Answers().total_budget_usd
+    note = r.stderr.strip().splitlines()
+    assert len(note) == 1 and "defaulted" in note[0] and "total_budget_usd=50000.0" in note[0]
+    assert "monthly_volume" not in note[0]
+
+
+def test_memo_opens_with_the_same_recommendation(answers_file):
+    path = answers_file(INSURER.to_dict())
+    for measured in ([], ["--measured", "classifier=0.7"]):
+        est = json.loads(run("estimate", path, "--json", *measured).stdout)
+        memo = run("memo", path, *measured)
+        assert memo.returncode == 0, memo.stderr
+        first = next(x for x in memo.stdout.splitlines() if x.startswith("**"))
+        name = {"classifier": "the small classifier", "fine_tune": "fine-tuning"}
+        assert first.startswith(f"**Recommendation: {name[est['recommendation']]}")
 
 
 def test_readable_summary_and_measured(answers_file):
     path = answers_file(INSURER.to_dict())
-    r = run("estimate", path)
+    r = run("estimate", path, "--measured", "classifier=0.7")
     assert r.returncode == 0 and "Recommendation: fine-tuning" in r.stdout
     assert "Break-even" in r.stdout and not r.stdout.lstrip().startswith("{")
-    base = json.loads(run("estimate", path, "--json").stdout)["break_even_months"]
-    r = run("estimate", path, "--json", "--measured", "fine_tune=0.99", "--sensitivity")
+    base = json.loads(run("estimate", path, "--json", "--measured", "classifier=0.7").stdout)
+    r = run("estimate", path, "--json", "--measured", "fine_tune=0.99", "--measured",
+            "classifier=0.7", "--sensitivity")  # fmt: skip
     out = json.loads(r.stdout)
-    assert out["break_even_months"] < base
+    assert out["break_even_months"] < base["break_even_months"]
     assert out["sensitivity"][0]["swing_months"] >= out["sensitivity"][-1]["swing_months"]
 
 
@@ -99,8 +127,9 @@ def test_assumptions_file_changes_the_estimate(answers_file, tmp_path):
     path = answers_file(INSURER.to_dict())
     user = tmp_path / "mine.toml"
     user.write_text("[engineering.weekly_rate_usd]\nvalue = 20000\n")
-    base = json.loads(run("estimate", path, "--json").stdout)
+    base = json.loads(run("estimate", path, "--json").stdout)["fine_tune_project"]
     dear = json.loads(run("estimate", path, "--json", "--assumptions", str(user)).stdout)
+    dear = dear["fine_tune_project"]
     assert dear["costs"]["engineering"]["expected"] > base["costs"]["engineering"]["expected"]
 
 
@@ -111,6 +140,8 @@ BAD = [
     ('{"monthly_volume": -5}', "monthly_volume", ">= 0"),
     ('{"task_type": "poetry"}', "task_type", "classification"),
     ('{"gpu": "B200"}', "gpu", "H100-80GB"),
+    ('{"n_classes": -1}', "n_classes", ">= 0"),
+    ('{"data_change": "sometimes"}', "data_change", "rarely"),
     ('{"labeled_examples": 1,}', "answers.json", "not valid JSON"),
     ("[1, 2]", "answers", "JSON object"),
     ("", "answers.json", "not valid JSON"),
@@ -137,6 +168,8 @@ def test_not_utf8(tmp_path):
         (["estimate", "-", "--assumptions", "nope.toml"], "nope.toml", "not found"),
         (["estimate", "-", "--measured", "rag"], "--measured", "OPTION=ACCURACY"),
         (["estimate", "-", "--measured", "rag=1.5"], "measured_accuracy.rag", "fraction"),
+        (["estimate", "-", "--measured", "tfidf=0.8"], "measured_accuracy.tfidf", "classifier"),
+        (["estimate", "-", "--gain-per-doubling", "2"], "gain_per_doubling", "fraction"),
         (["estimate"], "answers", "required"),
         (["launch"], "launch", "invalid choice"),
     ],

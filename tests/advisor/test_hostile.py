@@ -68,7 +68,7 @@ def test_hostile_measured_accuracy(write):
     good = write('\ufeff{"rag": 0.95, "fine_tune": 0.8}', "ok.json")
     r = run("estimate", path, "--measured", f"@{good}", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["accuracy"]["rag"]["measured"] is True
+    assert json.loads(r.stdout)["options"]["rag"]["accuracy_source"] == "measured"
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_summary_reads_verdict_first_without_negative_dollars(answers):
         if heading.endswith(":") and not heading.startswith(" "):
             assert nxt.startswith("  "), f"empty section {heading!r}"
     assert "against today's process" in text
-    for name in ("Today's process", "Prompting", "RAG", "Fine-tuning"):
+    for name in ("Today's process", "Prompting", "RAG", "Small classifier", "Fine-tuning"):
         assert f"  {name}" in text  # a monthly running-cost row per option
 
 
@@ -122,18 +122,46 @@ def test_summary_labels_break_even_and_reference_ranges():
     text = estimate({"monthly_volume": 20000, "stage": "production", "tried_prompting": True,
                      "tried_rag": True, "data_change": "yearly"}).summary()  # fmt: skip
     assert "Break-even (best / expected / worst):" in text
-    assert "Fine-tuning against prompting" in text
+    assert "against today's process" in text and "Where the verdict would change" in text
     assert "article $5,000–$50,000" in text and "article 6 months–12 months" in text
     assert "examples you have" in text and "experimentation" in text
 
 
 def test_docs_worked_example_matches_the_cli():
+    """docs/advice.md's worked example: every number it quotes comes out of the CLI."""
     doc = Path(__file__).resolve().parents[2] / "docs" / "advice.md"
-    text = doc.read_text()
-    block = text.split("```json\n", 1)[1].split("```", 1)[0]
-    d = estimate(json.loads(block)).to_dict()
-    assert f"**{d['recommendation']}**" in text
-    assert f"${d['horizon_costs']['fine_tune']['expected']:,.0f}" in text
+    text = " ".join(doc.read_text().split())  # line breaks inside sentences do not count
+    block = doc.read_text().split("```json\n", 1)[1].split("```", 1)[0]
+    answers = json.loads(block)
+    d = estimate(answers).to_dict()
+    assert f"**{d['recommendation']}**, with `measure_first`" in text and d["measure_first"]
+    for o, v in d["options"].items():
+        for k in ("setup_usd", "monthly_usd", "horizon_usd"):
+            assert f"${v[k]['expected']:,.0f}" in text, (o, k)
+        if v["accuracy"]:
+            a = v["accuracy"]
+            assert f"{a['low']:.2f}–{a['high']:.2f} {v['accuracy_source']}" in text, o
+    for x in d["swap"]["accuracy"].values():
+        assert f"at {x:.2f}" in text
+    first = d["budget"]["first_year_usd"]
+    assert (
+        f"${first['expected']:,.0f} of AI spend (${first['low']:,.0f}–${first['high']:,.0f})"
+        in text
+    )
+    assert f"({d['break_even_months']} months)" in text
+    parts = d["options"]["classifier"]["monthly_parts"]
+    assert (
+        f"${parts['human']:,.0f} of people" in text
+        and f"${parts['inference']:,.0f} to serve" in text
+    )
+    m = {"classifier": 0.81, "rag": 0.78, "fine_tune": 0.83}
+    dm = estimate(answers, measured_accuracy=m).to_dict()
+    assert "--measured classifier=0.81 --measured rag=0.78 --measured fine_tune=0.83" in text
+    assert dm["recommendation"] == "classifier" and not dm["measure_first"]
+    for o in ("classifier", "fine_tune"):
+        assert f"${dm['options'][o]['horizon_usd']['expected']:,.0f}" in text
+    assert dm["evidence"]["message"] in text
+    assert f"reach {dm['options']['fine_tune']['swap_accuracy']:.2f}" in text
 
 
 def test_cli_module_docstring_runs():

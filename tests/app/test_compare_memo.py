@@ -14,6 +14,7 @@ import pytest
 import comparison
 from advisor import Answers, estimate, load_assumptions, memo
 from advisor.text import IN_TEXT, OPTION_COLORS, OPTION_NAMES
+from comparison.build import KNN_PROXY
 from core.metrics import classification_metrics, mcnemar
 from tests.app.conftest import REPO
 from tests.app.helpers import JUSTIFYING
@@ -97,14 +98,21 @@ def test_cost_per_1000_and_trial_cost_follow_the_price(case):
 def test_the_verdict_is_recomputed_from_measured_accuracy(case):
     baseline, _, final, _ = case
     comp = _build(case)
-    # probe (0.75) beats kNN (0.67): the best cheap baseline stands for the cheaper option
+    # probe (0.75) beats kNN (0.67): the best cheap baseline is the small classifier, costed
+    # as deployed; kNN stands in for an LLM RAG as a proxy
     assert comp["best_baseline"] == "probe"
-    measured = {"rag": baseline["probe"]["accuracy"], "fine_tune": final["accuracy"]}
+    measured = {"classifier": baseline["probe"]["accuracy"], "rag": baseline["knn"]["accuracy"],
+                "fine_tune": final["accuracy"]}  # fmt: skip
     assert comp["measured_accuracy"] == measured
-    by = {"rag": "best cheap baseline: Linear probe"}
+    by = {"classifier": "best cheap baseline: Linear probe", "rag": KNN_PROXY}
     assert comp["report"] == json.loads(json.dumps(estimate(Answers(), measured_accuracy=measured,
                                                             measured_by=by).to_dict()))  # fmt: skip
-    assert "RAG (best cheap baseline: Linear probe) 0.75" in comp["report"]["evidence"]["message"]
+    msg = comp["report"]["evidence"]["message"]
+    assert "The small classifier (best cheap baseline: Linear probe) 0.75" in msg
+    assert "RAG (proxy: kNN retrieval" in msg
+    opts = comp["report"]["options"]
+    assert opts["classifier"]["accuracy_source"] == "measured" and not opts["classifier"]["proxy"]
+    assert opts["rag"]["proxy"] is True
     assert (
         comp["assumed_report"]["break_even_months"]
         == estimate(Answers()).to_dict()["break_even_months"]
@@ -127,10 +135,11 @@ def test_a_combined_best_baseline_is_compared_and_named(case):
     with_mix = {**baseline, "combined": classification_metrics(GOLD, mixed), "best": best}
     comp = _build((with_mix, base_csv, final, run_csv))
     assert comp["best_baseline"] == "combined"
-    assert comp["measured_accuracy"]["rag"] == round(47 / N, 4)
+    assert comp["measured_accuracy"]["classifier"] == round(47 / N, 4)
     assert {t["b"] for t in comp["tests"]} == {"knn", "probe", "combined"}
     assert next(t for t in comp["tests"] if t["b"] == "combined")["a_only"] == 3
-    assert f"RAG (best cheap baseline: {name}) 0.78" in comp["report"]["evidence"]["message"]
+    msg = comp["report"]["evidence"]["message"]
+    assert f"The small classifier (best cheap baseline: {name}) 0.78" in msg
 
 
 def test_best_from_the_baseline_results_wins(case):
@@ -138,7 +147,7 @@ def test_best_from_the_baseline_results_wins(case):
     with_best = {**baseline, "best": {"method": "knn", "accuracy": baseline["knn"]["accuracy"]}}
     comp = _build((with_best, base_csv, final, run_csv))
     assert comp["best_baseline"] == "knn"
-    assert comp["measured_accuracy"]["rag"] == baseline["knn"]["accuracy"]
+    assert comp["measured_accuracy"]["classifier"] == baseline["knn"]["accuracy"]
 
 
 def test_different_gold_labels_mean_different_splits(case, tmp_path):
@@ -170,7 +179,7 @@ def test_memo_opens_with_one_recommendation_and_names_figures(case, override):
     rec = IN_TEXT[report["recommendation"]]
     first = md.split("## ")[1]
     assert first.startswith("Recommendation") and f"**Recommendation: {rec}.**" in first
-    others = {IN_TEXT[o] for o in ("prompting", "rag", "fine_tune")} - {rec}
+    others = {IN_TEXT[o] for o in ("human", "prompting", "rag", "classifier", "fine_tune")} - {rec}
     assert not any(f"Recommendation: {o}" in md for o in others)  # one recommendation
     for text in (md, html):
         assert "demo-project" in text
@@ -178,8 +187,12 @@ def test_memo_opens_with_one_recommendation_and_names_figures(case, override):
         assert f"{final['accuracy']:.3f}" in text
         assert "McNemar" in text
         assert "Engineering weeks, first project" in text  # figures named as a reader would
+        assert "Small classifier" in text and "measured" in text  # the options table
         assert "seed." not in text and "engineering.weekly_rate_usd" not in text
         assert ("against the advisor's verdict" in text) is override
+        # the recommendation comes first; an override warning follows it
+        if override:
+            assert text.index("Recommendation: ") < text.index("against the advisor's verdict")
         assert "$-" not in text and "-$" not in text
     assert md.count("data:image/svg+xml;base64,") == 2
     parser = _Checker()
@@ -288,33 +301,44 @@ def test_generation_compares_exact_match_after_normalisation(tmp_path):
     # rag right on 0 and 2 (after normalisation), fine-tune right on 0, 1, 2.
     assert (by_other["rag"]["a_only"], by_other["rag"]["b_only"]) == (1, 0)
     assert comp["measured_accuracy"] == {"rag": 0.5, "fine_tune": 0.75}
+    assert comp["report"]["options"]["rag"]["proxy"] is True
     assert "Exact match" in memo.to_markdown(memo.sections(comp["report"], comp, "g"))
 
 
 @pytest.mark.parametrize(
-    ("results", "rag", "named"),
+    ("results", "measured", "named"),
     [
-        ({"knn": {"accuracy": 0.9}, "probe": {"accuracy": 0.95}}, 0.95, "Linear probe"),
-        (
-            {"knn": {"accuracy": 0.9}, "best": {"method": "knn", "accuracy": 0.9, "name": "kNN"}},
-            0.9,
-            "kNN",
-        ),
-        (
-            {"task": "generation", "rag": {"exact_match": 0.4}, "nearest": {"exact_match": 0.6}},
-            0.6,
-            "Nearest answer",
-        ),
-        ({"knn": {"accuracy": 7}, "probe": "broken"}, None, None),
+        ({"knn": {"accuracy": 0.9}, "probe": {"accuracy": 0.95}},
+         {"classifier": 0.95, "rag": 0.9}, "best cheap baseline: Linear probe"),
+        ({"knn": {"accuracy": 0.9}, "best": {"method": "knn", "accuracy": 0.9, "name": "kNN"}},
+         {"classifier": 0.9, "rag": 0.9}, "best cheap baseline: kNN"),
+        ({"task": "generation", "rag": {"exact_match": 0.4}, "nearest": {"exact_match": 0.6}},
+         {"rag": 0.6}, None),
+        ({"knn": {"accuracy": 7}, "probe": "broken"}, {}, None),
     ],
-)
-def test_project_measured_evidence_reads_the_baseline_best(tmp_path, results, rag, named):
-    """The app's measured figure for RAG: the baseline's own `best`, else its best method."""
+)  # fmt: skip
+def test_project_measured_evidence_reads_the_baseline_best(tmp_path, results, measured, named):
+    """The app's measured figures: the baseline's own `best` (else its best method) is the
+    small classifier; kNN stands in for RAG as a proxy; generation's baseline is RAG's proxy."""
     from comparison.project import measured_evidence
 
     folder = tmp_path / "results" / "baseline-s1"
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps({"split_id": "s1", **results}))
     accuracy, by = measured_evidence(tmp_path, "s1")
-    assert accuracy.get("rag") == rag
-    assert by.get("rag") == (f"best cheap baseline: {named}" if named else None)
+    assert accuracy == measured
+    assert by.get("classifier") == named
+    if "rag" in measured:
+        assert by["rag"].startswith("proxy: ")
+
+
+def test_the_learning_curve_prices_labelling(case):
+    baseline, base_csv, final, run_csv = case
+    curve = {"method": "probe", "points": [], "gain_per_doubling": 0.05}
+    comp = _build(({**baseline, "learning_curve": curve}, base_csv, final, run_csv))
+    lab = comp["report"]["labelling"]
+    assert lab["option"] == comp["report"]["recommendation"] == "classifier"
+    assert lab["gain_source"] == "measured" and lab["gain_per_doubling"] == 0.05
+    assert "measured on the baseline's learning curve" in lab["message"]
+    flat = _build(case)["report"]["labelling"]  # no curve in the results: the assumption
+    assert flat["gain_source"] == "assumed"

@@ -13,7 +13,7 @@ from advisor.text import IN_TEXT, OPTION_NAMES, usd
 from tests.app.conftest import REPO, charts, errors, go
 from tests.app.helpers import JUSTIFYING, answer
 from ui.assumption_table import overrides_from, table
-from ui.verdict import months_text, short_usd, verdict_title
+from ui.verdict import headline_text, months_text, short_usd
 
 
 def _metric(at, label: str) -> str:
@@ -36,9 +36,9 @@ def test_costs_page_shows_the_clis_numbers_and_charts(app, workspace_dir):
     report = _cli(workspace_dir / "default" / "answers.json")  # what a script sees
     assert report == json.loads(json.dumps(estimate(Answers.from_dict(JUSTIFYING)).to_dict()))
     rec, budget = report["recommendation"], report["budget"]
-    assert at.subheader[0].value == f"Verdict: {verdict_title(report)}"  # verdict first
-    setup = f"Set-up, {IN_TEXT[rec]}"
-    assert _metric(at, setup) == f"${budget['setup_usd']['expected']:,.0f}"
+    assert at.subheader[0].value == headline_text(report)  # verdict first
+    first = f"First year, {IN_TEXT[rec]}"
+    assert _metric(at, first) == short_usd(budget["first_year_usd"]["expected"])
     row = report["break_even"]["rows"][0]
     assert row["against"] == "human"
     assert _metric(at, "Break-even vs today's process") == months_text(row["expected"])
@@ -53,17 +53,29 @@ def test_costs_page_shows_the_clis_numbers_and_charts(app, workspace_dir):
         assert title["anchor"] == "start" and len(title["text"]) <= 30, title
     frames = [d.value for d in at.dataframe]
     monthly = next(f for f in frames if "Option" in f.columns and "Upkeep" in f.columns)
-    assert list(monthly["Option"]) == [OPTION_NAMES[o] for o in report["monthly_running_costs"]]
-    for o, m in report["monthly_running_costs"].items():
+    assert list(monthly["Option"]) == [OPTION_NAMES[o] for o in report["options"]]
+    # the data must stay private: the column names no third-party API
+    assert "Model hosting (private)" in monthly.columns
+    assert not any("API" in c for c in monthly.columns)
+    for o, m in report["options"].items():
         line = monthly[monthly["Option"] == OPTION_NAMES[o]].iloc[0]
-        assert line["Total"] == usd(m["expected"])
-        assert line["Model / API"] == usd(m["parts"]["inference"])
+        assert line["Total"] == usd(m["monthly_usd"]["expected"])
+        assert line["Model hosting (private)"] == usd(m["monthly_parts"]["inference"])
+    # every option, the small classifier included, with its accuracy and where it comes from
+    options = next(f for f in frames if "Accuracy (source)" in f.columns)
+    assert list(options["Option"]) == [OPTION_NAMES[o] for o in report["options"]]
+    row = options[options["Option"] == "Small classifier"].iloc[0]
+    assert "(assumed)" in row["Accuracy (source)"]
+    assert row["Set-up"] == usd(report["options"]["classifier"]["setup_usd"]["expected"])
+    # the set-up table says when the article's floor decides data preparation
+    setup = next(f for f in frames if "Part" in f.columns)
+    assert setup["Part"].iloc[0] == "Data preparation (the article's $5,000 floor applies)"
     assert not any("$-" in t or "-$" in t for t in [*text.split(), *map(str, frames)])
     assert at.button(key="FormSubmitter:assumptions_form-Apply assumptions")
 
 
 def test_fits_only_when_the_expected_cost_fits_and_flags_the_high_case(app, workspace_dir):
-    base = estimate(Answers.from_dict(JUSTIFYING)).to_dict()["budget"]["setup_usd"]
+    base = estimate(Answers.from_dict(JUSTIFYING)).to_dict()["budget"]["first_year_usd"]
     mid = round((base["expected"] + base["high"]) / 2, -2)
     at = app()
     answer(at, {**JUSTIFYING, "total_budget_usd": mid})
@@ -89,10 +101,10 @@ def test_saved_overrides_change_the_numbers(app, workspace_dir):
     (workspace_dir / "default" / "assumptions.json").write_text(json.dumps(overrides))
     at = app("costs")
     cheaper = estimate(Answers(), load_assumptions(overrides=overrides)).to_dict()
-    expected = cheaper["budget"]["setup_usd"]["expected"]
-    assert expected != estimate(Answers()).to_dict()["budget"]["setup_usd"]["expected"]
-    label = f"Set-up, {IN_TEXT[cheaper['recommendation']]}"
-    assert _metric(at, label) == f"${expected:,.0f}"
+    expected = cheaper["budget"]["first_year_usd"]["expected"]
+    assert expected != estimate(Answers()).to_dict()["budget"]["first_year_usd"]["expected"]
+    label = f"First year, {IN_TEXT[cheaper['recommendation']]}"
+    assert _metric(at, label) == short_usd(expected)
 
 
 def test_invalid_saved_overrides_are_reported_not_raised(app, workspace_dir):
@@ -129,7 +141,8 @@ def test_empty_cell_is_a_value_error_naming_the_figure():
 
 
 def test_measured_accuracy_on_the_project_feeds_the_verdict(app, workspace_dir):
-    """The baseline and the last comparison replace the assumed accuracy on every page."""
+    """The baseline and the last comparison replace the assumed accuracy on every page: the
+    best cheap baseline is the small classifier, kNN stands in for RAG as a proxy."""
     at = app()
     answer(at, JUSTIFYING)
     root = workspace_dir / "default"
@@ -142,20 +155,39 @@ def test_measured_accuracy_on_the_project_feeds_the_verdict(app, workspace_dir):
         "split_id": "s1", "knn": {"accuracy": 0.9}, "probe": {"accuracy": 0.95},
         "best": {"method": "probe", "accuracy": 0.97}}))  # fmt: skip
     (root / "comparison.json").write_text(
-        json.dumps({"split_id": "s1", "measured_accuracy": {"rag": 0.97, "fine_tune": 0.8}})
+        json.dumps({"split_id": "s1", "measured_accuracy": {"fine_tune": 0.8}})
     )
     cli = subprocess.run(
         [sys.executable, "-m", "advisor", "estimate", str(root / "answers.json"), "--json",
-         "--measured", "rag=0.97", "--measured", "fine_tune=0.8"],
+         "--measured", "classifier=0.97", "--measured", "rag=0.9", "--measured",
+         "fine_tune=0.8"],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     expected = json.loads(cli.stdout)
-    assert expected["recommendation"] == "rag" and expected["evidence"]["changed"]
+    assert expected["recommendation"] == "classifier" and expected["evidence"]["changed"]
     fresh = app("costs")  # a new session reads the project from disk
-    assert fresh.subheader[0].value == f"Verdict: {verdict_title(expected)}"
+    assert fresh.subheader[0].value == headline_text(expected)
     shown = " ".join(i.value for i in fresh.info).replace("\\", "")
-    # The CLI's sentence, with the baseline that stood for the RAG option named in it.
-    named = "RAG (best cheap baseline: Linear probe) 0.97"
-    assert expected["evidence"]["message"].replace("RAG 0.97", named) in shown
+    # The CLI's sentence, with what measured each figure named in it.
+    assert "The small classifier (best cheap baseline: Linear probe) 0.97" in shown
+    assert "RAG (proxy: kNN retrieval" in shown
+    captions = " ".join(c.value for c in fresh.caption).replace("\\", "")
+    assert "RAG accuracy, proxy: kNN" in captions  # how far the proxy carries
     go(fresh, "questionnaire")
-    assert any(s.value == f"Verdict: {verdict_title(expected)}" for s in fresh.subheader)
+    assert any(s.value == headline_text(expected) for s in fresh.subheader)
+
+
+def test_keep_todays_process_is_a_verdict_the_page_shows(app):
+    """200 invoices a month at 30 s each: automation never pays back; the page says so."""
+    at = app()
+    invoices = {"task_type": "extraction", "monthly_volume": 200,
+                "human_minutes_per_item": 0.5, "total_budget_usd": 3000.0}  # fmt: skip
+    answer(at, invoices)
+    go(at, "costs")
+    report = estimate(Answers.from_dict(invoices)).to_dict()
+    assert report["recommendation"] == "human"
+    assert at.subheader[0].value == headline_text(report) == "Verdict: Keep today's process"
+    assert "no AI spend" in " ".join(m.value for m in at.markdown)
+    options = next(d.value for d in at.dataframe if "Accuracy (source)" in d.value.columns)
+    assert options[options["Option"] == "Today's process"].iloc[0]["Status"] == "recommended"
+    assert not at.exception and not errors(at)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.app.conftest import REPO, errors, unescape
+from tests.app.conftest import REPO, charts, errors, unescape
 from tests.app.helpers import choose_demo
+from ui.charts import confusion_layout
 from ui.data_source import demo_path
 
 
@@ -103,9 +104,15 @@ def test_saved_results_show_every_baseline_and_the_best(app, workspace_dir):
         "n_train": 1600,
         "n_test": 4,
         "methods": ["knn", "probe", "classic"],
-        "knn": {"k": 5, "cv_score": 0.81, **block},
-        "probe": {"C": 30.0, "cv_score": 0.83, **block},
-        "classic": {"setting": "word C=1", "C": 1.0, "cv_score": 0.86, **block},
+        "knn": {"k": 5, "cv_score": 0.81, "items_per_s": 80.0, **block},
+        "probe": {"C": 30.0, "cv_score": 0.83, "items_per_s": 100.0, **block},
+        "classic": {
+            "setting": "word C=1",
+            "C": 1.0,
+            "cv_score": 0.86,
+            "items_per_s": 4000.0,
+            **block,
+        },  # fmt: skip
         "best": {
             "method": "classic",
             "accuracy": 0.75,
@@ -133,3 +140,8 @@ def test_saved_results_show_every_baseline_and_the_best(app, workspace_dir):
     best = [unescape(s) for s in _success(at) if "Best cheap baseline" in unescape(s)]
     assert best and "TF-IDF" in best[0] and "cross-validation" in best[0]
     assert any("would still help" in unescape(c.value) for c in at.caption)
+    scores = next(df.value for df in at.dataframe if "system" in df.value.columns)
+    assert scores["ms / item"].tolist() == ["12.50", "10.00", "0.25"]  # each method its own
+    spec = next(json.loads(c.proto.spec) for c in charts(at) if "Confusion" in c.proto.spec)
+    assert "TF-IDF + linear SVM (classic)" in spec["title"]["subtitle"]  # the best's matrix
+    assert spec["width"] == spec["height"] == confusion_layout(["a", "b"])["size"]

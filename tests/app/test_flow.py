@@ -5,8 +5,11 @@ then a server restart (a new session on the same workspace) that still shows eve
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from tests.app.conftest import ENTRY, TIMEOUT, app_state, errors, go
+from advisor.text import IN_TEXT, usd
+from tests.app.conftest import ENTRY, REPO, TIMEOUT, app_state, errors, go
 from tests.app.helpers import poll, upload_small_demo
 from ui.training import OVERRIDE_WARNING
 
@@ -56,8 +59,38 @@ def test_upload_baseline_fine_tune_compare_runs(app, workspace_dir):
     assert not errors(at), errors(at)
     assert any(OVERRIDE_WARNING in w.value for w in at.warning)
     heading = at.subheader[0].value
-    assert "RAG baseline" in heading and "fine-tune" in heading
-    assert "McNemar" in " ".join(m.value for m in at.markdown)
+    assert heading.startswith("Verdict: ")  # the verdict first, the override banner after it
+    text = " ".join(m.value for m in at.markdown)
+    assert "RAG baseline" in text and "fine-tune" in text  # the measured conclusion
+    assert "McNemar" in text
+    # Issue 16: the classifier option with its measured accuracy and cost, RAG by proxy.
+    comp = json.loads((project / "comparison.json").read_text())
+    report = comp["report"]
+    best = comp["best_baseline"]
+    cls = report["options"]["classifier"]
+    assert cls["accuracy_source"] == "measured" and not cls["proxy"]
+    assert cls["accuracy"]["expected"] == round(comp["measured_accuracy"]["classifier"], 3)
+    assert comp["measured_accuracy"]["classifier"] == next(
+        s["score"] for s in comp["systems"] if s["key"] == best
+    )
+    assert report["options"]["rag"]["proxy"] is True
+    options = next(d.value for d in at.dataframe if "Accuracy (source)" in d.value.columns)
+    row = options[options["Option"] == "Small classifier"].iloc[0]
+    assert "(measured)" in row["Accuracy (source)"]
+    assert row["Set-up"] == usd(cls["setup_usd"]["expected"])
+    assert "(measured, proxy)" in options[options["Option"] == "RAG"].iloc[0]["Accuracy (source)"]
+    labels = [m.label for m in at.metric]
+    assert all(len(label) <= 20 for label in labels), labels  # tiles are not cut
+    # The memo (from the saved comparison, as a script makes it) agrees with every page.
+    memo = subprocess.run([sys.executable, "-m", "advisor", "memo", "--project", str(project)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+    assert memo.returncode == 0, memo.stderr
+    first = next(x for x in memo.stdout.splitlines() if x.startswith("**Recommendation"))
+    assert first.startswith(f"**Recommendation: {IN_TEXT[report['recommendation']]}")
+    for page in ("costs", "questionnaire"):
+        go(at, page)
+        assert any(s.value == heading for s in at.subheader), page
+    go(at, "compare")
     downloads = [e for e in at.main if getattr(e, "type", "") == "download_button"]
     assert len(downloads) == 2
 

@@ -14,6 +14,7 @@ from streamlit.commands.page_config import _get_favicon_string
 
 from tests.app.conftest import REPO, errors, go
 from tests.app.helpers import poll
+from tests.conftest import DEMO_TICKETS
 from ui.safe import plain
 from ui.workspace import Workspace
 
@@ -114,10 +115,10 @@ def _upload_and_validate(at, data: bytes, name: str = "banking.csv"):
     return at
 
 
-def test_baseline_can_be_cancelled(app, banking77_dir, workspace_dir):
+def test_baseline_can_be_cancelled(app, workspace_dir):
     at = app()
     go(at, "data")
-    _upload_and_validate(at, (banking77_dir / "train.csv").read_bytes())
+    _upload_and_validate(at, DEMO_TICKETS.read_bytes(), "tickets.csv")
     at.button(key="run_baseline").click().run()
     at.button(key="cancel_baseline").click().run()
     poll(at, lambda a: any("was cancelled" in i.value for i in a.info), 180, "the cancel")
@@ -125,9 +126,7 @@ def test_baseline_can_be_cancelled(app, banking77_dir, workspace_dir):
 
 
 @pytest.mark.slow  # a whole (sampled) baseline run: ~30 s quiet, minutes under load
-def test_big_data_runs_the_baseline_on_a_sample_and_says_so(
-    app, banking77_dir, workspace_dir, monkeypatch
-):
+def test_big_data_runs_the_baseline_on_a_sample_and_says_so(app, workspace_dir, monkeypatch):
     """The memory plan in action: with the full baseline's estimate above the limit (scaled
     down here: 1 MB a row; bench/memory.py runs a real 1.5M-row file), the app scores a
     stratified sample and says why."""
@@ -137,7 +136,7 @@ def test_big_data_runs_the_baseline_on_a_sample_and_says_so(
     monkeypatch.setattr(core.budget, "PER_ROW_BYTES", 1_000_000)
     monkeypatch.setattr(core.budget, "SAMPLE_TRAIN", 150)
     monkeypatch.setattr(core.budget, "SAMPLE_TEST", 50)
-    frame = pd.read_csv(banking77_dir / "train.csv")
+    frame = pd.read_csv(DEMO_TICKETS)
     frame = frame[frame["category"].isin(sorted(frame["category"].unique())[:8])]
     at = app()
     go(at, "data")

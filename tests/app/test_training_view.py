@@ -1,94 +1,40 @@
-"""How a job is summarised on the Fine-tune page (pure functions over status dicts and run
-folders): progress, the cancel message, predicted vs measured, run names and dates, the config
-the settings make."""
+"""The Runs page lists every baseline method the Data & baseline page shows (kNN, probe, TF-IDF
+and the combination where kept) and the best one by name, as saved in results.json."""
 
 from __future__ import annotations
 
 import json
-import time
-from types import SimpleNamespace
 
-from ui import training
-from ui.training import outcome_message, progress_of
+from tests.app.conftest import app_state, go
+from ui.state import current_project
 
 
-def test_running_job_shows_step_loss_and_eta_but_no_second_prediction():
-    status = {"state": "running", "phase": "training", "step": 3, "total_steps": 12,
-              "progress": 0.25, "eta_s": 30.0, "predicted_train_s": 41.0}  # fmt: skip
-    rows = [{"step": 3, "loss": 1.234, "samples_per_s": 9.5}]
-    fraction, text = progress_of(status, rows)
-    assert fraction == 0.25
-    for part in ("step 3 of 12", "loss 1.234", "9.5 training examples/s", "ETA 30 s"):
-        assert part in text
-    assert "41" not in text and "estimat" not in text  # a re-estimate is an ETA, not a prediction
+def _result(split: str) -> dict:
+    block = {"accuracy": 0.0, "macro_f1": 0.0}
+    return {
+        "split_id": split, "task": "classification", "n_train": 1600, "n_test": 400,
+        "knn": {**block, "accuracy": 0.781}, "probe": {**block, "accuracy": 0.806},
+        "classic": {**block, "accuracy": 0.823}, "combined": {**block, "accuracy": 0.829},
+        "methods": ["knn", "probe", "classic", "combined"], "total_s": 41.5,
+        "best": {"method": "combined", "accuracy": 0.829, "cv_accuracy": 0.81,
+                 "name": "Probe + TF-IDF combined", "by": "3-fold cross-validation"},
+    }  # fmt: skip
 
 
-def test_queued_and_failed_jobs_say_why():
-    fraction, text = progress_of({"state": "queued", "queue_position": 2}, [])
-    assert fraction == 0.0 and "position 2" in text
-    _, text = progress_of({"state": "failed", "reason": "out of memory: use a smaller batch"}, [])
-    assert text.startswith("failed") and "smaller batch" in text
-
-
-def test_completed_is_full():
-    assert progress_of({"state": "completed"}, []) == (1.0, "completed")
-
-
-def test_a_cancel_is_not_an_error_and_names_the_checkpoint_step():
-    status = {"state": "cancelled", "step": 40, "total_steps": 400,
-              "reason": "cancelled (SIGTERM); checkpoint step-0000040 saved - continue with "
-                        "`python -m trainer resume r1`"}  # fmt: skip
-    message = outcome_message(status)
-    assert message.startswith("Cancelled at step 40 of 400")
-    assert "Resume" in message and "python -m" not in message
-    _, text = progress_of(status, [])
-    assert "python -m" not in text
-    assert "Resume" in outcome_message({"state": "interrupted", "step": 3, "total_steps": 9})
-    assert "out of memory" in outcome_message({"state": "failed", "reason": "out of memory"})
-    assert outcome_message({"state": "running"}) == ""
-
-
-def test_predicted_before_launch_beside_measured(tmp_path):
-    prediction = {"seconds": {"low": 5, "expected": 10.0, "high": 20}, "usd_per_hour": 0.36,
-                  "memory_gb": {"expected": 1.06}, "device": "cpu"}  # fmt: skip
-    training.save_prediction(tmp_path, prediction)
-    assert training.launch_prediction(tmp_path) == prediction
-    final = {"train_s": 20.0, "predicted_train_s": 14.0, "peak_memory_gb": {"cpu_rss_gb": 2.97}}
-    rows = {r[""]: r for r in training.predicted_vs_actual(final, prediction)}
-    assert rows["Training time"]["predicted before launch"] == "10 s"
-    assert rows["Training time"]["measured"] == "20 s"
-    # One compute-cost formula: seconds x hourly price.
-    assert rows["Compute cost"]["predicted before launch"] == "$0.0010"
-    assert rows["Compute cost"]["measured"] == "$0.0020"
-    assert rows["Peak memory"]["predicted before launch"] == "1.06 GB"
-    assert rows["Peak memory"]["measured"].startswith("2.97 GB")
-    merged = training.with_launch_prediction(final, tmp_path)
-    assert merged["predicted_train_s"] == 10.0 and merged["trainer_estimate_s"] == 14.0
-    assert training.with_launch_prediction(final, tmp_path / "none") == final
-
-
-def test_dates_are_human_and_names_show_in_pickers():
-    ts = time.mktime((2026, 3, 4, 9, 5, 0, 0, 0, -1))
-    assert training.human_time(ts) == "4 Mar 2026 09:05"
-    assert training.human_time(None) == "—"
-    shown = training.with_human_times({"created_at": ts, "state": "completed", "step": 3})
-    assert shown == {"created_at": "4 Mar 2026 09:05", "state": "completed", "step": 3}
-    run = {"run_id": "20260304-090500-abc123", "created_at": ts}
-    assert training.run_label(run, {}) == "20260304-090500-abc123 · 4 Mar 2026 09:05"
-    named = training.run_label(run, {"20260304-090500-abc123": "lr 1e-3"})
-    assert named.startswith("lr 1e-3 (20260304-090500-abc123)")
-
-
-def test_short_runs_log_every_step_and_check_held_out_loss(tmp_path):
-    project = SimpleNamespace(runs_dir=tmp_path / "runs", splits_dir=tmp_path / "splits")
-    choice = SimpleNamespace(train="/x.csv", test="", text_col="t", label_col="l",
-                             split_task="classification", n_train=1600)  # fmt: skip
-    cfg = training.make_config(project, choice, base_model="auto", epochs=3.0, max_steps=60,
-                               batch_size=32, gate_override=False, lr=1e-3, lora_r=8)  # fmt: skip
-    assert cfg.log_every == 1 and cfg.eval_every == 10
-    assert cfg.lr == 1e-3 and cfg.lora_r == 8 and cfg.max_steps == 60
-    long = training.make_config(project, choice, base_model="auto", epochs=3.0, max_steps=0,
-                                batch_size=8, gate_override=False)  # fmt: skip
-    assert long.max_steps is None and long.log_every == 10  # 600 steps
-    assert long.lr == training.config_defaults().lr and long.lora_r == 16
-    json.dumps(cfg.to_dict())
+def test_runs_page_lists_every_baseline_method_and_the_named_best(app):
+    at = app()
+    project = current_project(app_state(at))
+    folder = project.results_dir / "baseline-abc123"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps(_result("abc123")))
+    (project.results_dir / "baseline-bad").mkdir()
+    (project.results_dir / "baseline-bad" / "results.json").write_text("[1, 2]")  # skipped
+    go(at, "runs")
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    for column, value in (("kNN", 0.781), ("probe", 0.806), ("TF-IDF", 0.823),
+                          ("combined", 0.829)):  # fmt: skip
+        assert row[column] == value, column
+    assert row["best (by CV)"] == "Probe + TF-IDF combined: 0.829"

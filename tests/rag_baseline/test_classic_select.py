@@ -49,7 +49,7 @@ def test_classic_cv_picks_a_candidate_and_scores_well(texts):
     assert len(splits) == 3
     settings = candidates(train)
     assert {s.features for s in settings} == {"word", "word+char"}  # small data: both tried
-    best, scores, oof = cv_classic(train, codes, classes, splits, settings)
+    best, scores, oof, _ = cv_classic(train, codes, classes, splits, settings)
     assert set(scores) == {s.name for s in settings}
     assert scores[best.name] == max(scores.values())
     assert oof.shape == (len(train), len(classes))
@@ -161,6 +161,23 @@ def test_learning_curve_says_whether_more_data_helps():
     flat = learning_curve(lambda rows: 0.9, labels, 0.9, "classic")
     assert flat["more_data_helps"] is False and "levelled off" in flat["verdict"]
     assert "projected_at_full" not in flat
+
+
+def test_learning_curve_reuses_the_fold_point_and_refits_only_small_subsets():
+    labels = [str(i % 4) for i in range(400)]
+    fitted = []
+
+    def score(rows):
+        fitted.append(len(rows))
+        return 0.5 + 0.05 * np.log2(len(rows) / 50)
+
+    curve = learning_curve(score, labels, 0.65, "probe", reused=(266, 0.62))
+    assert fitted == pytest.approx([50, 100], abs=4)  # the half is not refit
+    sizes = [p["n_train"] for p in curve["points"]]
+    assert sizes[2:] == [266, 400] and curve["points"][2]["accuracy"] == 0.62
+    fitted.clear()
+    learning_curve(score, labels, 0.65, "probe")  # without folds: the half is refit
+    assert fitted == pytest.approx([50, 100, 200], abs=4)
 
 
 def test_learning_curve_sizes_never_repeat():

@@ -61,6 +61,19 @@ def test_result_shape_and_scores(run):
     assert result["knn"]["k"] in (1, 3, 5, 10, 20)
     assert result["index"] == {"type": "flat_ip", "exact": True, "n": result["n_train"]}
     assert result["items_per_s"] > 0 and result["latency_ms_per_item"] > 0
+    for method in result["methods"]:  # each method's own speed, not one figure for all
+        assert result[method]["items_per_s"] > 0 and result[method]["latency_ms_per_item"] > 0
+    knn = result["knn"]
+    assert (result["items_per_s"], result["latency_ms_per_item"]) == (
+        knn["items_per_s"],
+        knn["latency_ms_per_item"],
+    )
+    if "combined" in result["methods"]:  # embedding + probe + TF-IDF + mix, timed once
+        assert result["combined"]["latency_ms_per_item"] >= result["probe"]["latency_ms_per_item"]
+    plan = result["plan"]
+    assert plan["precision"] == result["precision"]
+    assert plan["overlap"] in ("side_by_side", "serial")
+    assert plan["cpu"] and plan["token_budget"] > 0 and plan["embed_threads"] >= 1
     assert result["total_s"] >= result["embed_s"] >= 0
     assert EvalConfig.from_dict(result["config"]) == config
     assert result["quick"] is False and result["sample"] is None
@@ -84,6 +97,25 @@ def test_best_is_named_and_chosen_by_cv(run):
     window = result["window"]
     assert window["window_tokens"] == 256 and window["n_over_window"] == 0
     assert window["n_texts"] == result["n_train"] + result["n_test"]
+
+
+def test_classic_model_beside_the_embedding_scores_the_same(run, small_data, embedder, tmp_path):
+    """The plan's "embedding" overlap (the classic model's thread started before the embedding,
+    which keeps one core fewer until it is done) changes when things run, not what they find."""
+    import rag_baseline.evaluate as evaluate_module
+    import rag_baseline.plan as plan
+
+    _, first, _ = run
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plan, "EMBEDDING_OVERLAP_ROWS", 1)  # these 300 rows count as large
+        patch.setattr(evaluate_module, "measured_speedup", lambda torch: 2.0)  # a free core
+        result = evaluate(_config(small_data, tmp_path, no_cache=True), embedder=embedder)
+    assert result["plan"]["overlap"] == "embedding" and result["n_embedded"] > 0
+    assert embedder.other_job is None  # the embedder is left as it was found
+    assert result["methods"] == first["methods"]
+    for method in first["methods"]:
+        assert result[method]["accuracy"] == first[method]["accuracy"]
+    assert result["classic"]["setting"] == first["classic"]["setting"]
 
 
 def test_progress_runs_from_zero_to_one(run):

@@ -39,6 +39,19 @@ def test_keeps_all_cores_when_they_are_faster():
     assert _run(torch, 20) == 2 and torch.threads == 2
 
 
+def test_one_core_fewer_while_another_job_of_the_run_holds_one():
+    torch = _FakeTorch(2, slow_threads=0)
+    other_job_running = [True]
+    choice = ThreadChoice(torch, 20, on_cpu=True, busy=lambda: other_job_running[0])
+    for number in range(20):
+        if number == 6:
+            other_job_running[0] = False  # the classic model is done: all cores again
+        with choice.timed(number, tokens=1000):
+            pass
+    assert choice.restore() == 2
+    assert torch.history == [1, 2, 2]  # no trial; one core while busy, then all, then restored
+
+
 def test_small_jobs_and_one_core_skip_the_trial():
     torch = _FakeTorch(2, slow_threads=2)
     assert _run(torch, 5) == 2 and torch.history == [2]  # only the restore

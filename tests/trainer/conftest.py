@@ -1,4 +1,4 @@
-"""Fixtures for the trainer tests: a tiny real slice of banking77 and helpers to run the CLI."""
+"""Fixtures for the trainer tests: a tiny real slice of banking77 (shipped in tests/data)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ N_CLASSES = 4
 
 
 @pytest.fixture(scope="session")
-def tiny_data(banking77_dir: Path, tmp_path_factory) -> dict[str, Path]:
+def tiny_data(banking77_slice: Path, tmp_path_factory) -> dict[str, Path]:
     """4 classes of banking77: 30 training and 10 test rows each (real text, real labels)."""
     out = tmp_path_factory.mktemp("tiny")
-    train = pd.read_csv(banking77_dir / "train.csv")
-    test = pd.read_csv(banking77_dir / "test.csv")
+    train = pd.read_csv(banking77_slice / "train.csv")
+    test = pd.read_csv(banking77_slice / "test.csv")
     classes = sorted(train["category"].unique())[:N_CLASSES]
     train[train["category"].isin(classes)].groupby("category").head(30).to_csv(
         out / "train.csv", index=False

@@ -169,11 +169,11 @@ def test_split_change_is_refused_even_with_the_same_files(done_run, data, tmp_pa
         record_data(run, cfg, "0123456789ab", resume=True)
 
 
-def test_cancel_during_final_evaluation_says_so(data, tiny_data, banking77_dir, tmp_path):
+def test_cancel_during_final_evaluation_says_so(data, tiny_data, banking77_slice, tmp_path):
     """A SIGTERM after the last step, while the held-out set is scored: completed, and the
     status says the stop came too late."""
     runs = tmp_path / "runs"
-    test = pd.read_csv(banking77_dir / "test.csv")
+    test = pd.read_csv(banking77_slice / "test.csv")
     classes = sorted(pd.read_csv(data["train"])["category"].unique())
     big_test = tmp_path / "test.csv"
     test[test["category"].isin(classes)].sample(n=160, replace=True, random_state=0).to_csv(

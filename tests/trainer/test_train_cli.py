@@ -38,7 +38,14 @@ def test_train_metrics_predictions_then_predict(tiny_data, tmp_path):
     assert final["steps"] == 6 and final["accuracy"] == out["accuracy"]
     assert {"per_class", "confusion", "macro_f1_ci95", "predicted_over_actual"} <= set(final)
     assert json.loads((run_dir / "config.json").read_text())["gate_override"] is True
-    assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "completed"
+    # what the app's progress line reads before the first step, and the prediction's range
+    assert {"phase_eta_s", "phase_started_at", "predicted_steps_s"} <= set(status)
+    lo, hi = status["predicted_train_s_range"]
+    assert 0 < lo <= status["predicted_train_s"] <= hi
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "eval_loss" in r][-1] == 6  # held-out line to the end
     assert (run_dir / "adapter" / "adapter_model.safetensors").exists()
     assert (run_dir / "stdout.log").read_text().strip()
     # predictions.csv: the split's test ids, so McNemar can pair them with the RAG baseline's

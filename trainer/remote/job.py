@@ -1,18 +1,21 @@
-"""The entrypoint of a Ray job, run on the cluster: runs the trainer CLI unchanged and mirrors its
-run folder into the job log (trainer.launch_sync), so the app brings the run back through the
-dashboard alone. No torch here; the trainer runs in a child process.
+"""The entrypoint of a Ray job, run on the cluster: checks that the cluster's Python can train,
+runs the trainer CLI unchanged, and mirrors its run folder into the job log
+(trainer.remote.protocol), so the app brings the run back through the dashboard alone. Standard
+library only: the trainer runs in a child process.
 
-    python -m trainer.launch_job --run-dir runs/RUN -- python -m trainer train --config ...
-    python -m trainer.launch_job --run-dir runs/RUN -- torchrun --nproc_per_node 4 -m trainer ...
+    python -m trainer.remote.job --run-dir runs/RUN -- python -m trainer train --config ...
+    python -m trainer.remote.job --run-dir runs/RUN -- torchrun --nproc_per_node 4 -m trainer ...
 
-While it runs: status.json when it changes and new metrics.jsonl lines (a few hundred bytes a
-step). At the end: metrics.json, predictions.csv, adapter/ (and, when the run did not complete,
-its latest checkpoint, which a resume starts from), then status.json, then an end line with the
-exit status. Checkpoints are not streamed while training (megabytes each, every `save_every`
-steps); a trainer that crashes, is OOM-killed or is stopped still sends its last one, a node
-that is lost takes it along (see the README for shared storage).
-Stopping the job (SIGTERM to every process of the job) lets the trainer save a checkpoint;
-this process keeps going until it has sent it.
+First line of the job: an `env` line from a probe child that imports what the trainer imports
+and resolves the run's base model; it names the device torch sees (kind, name, count). If the
+probe fails, the job ends there (exit status EXIT_ENV) and the app marks the run failed with
+the missing piece named. While the trainer runs: status.json when it changes and new
+metrics.jsonl lines. At the end: metrics.json, predictions.csv, adapter/ (and, when the run did
+not complete, its latest checkpoint, which a resume starts from), then status.json, then an end
+line with the exit status and the trainer's wall-clock seconds as measured here. Checkpoints are
+not streamed while training; a node that is lost takes the last one along. Stopping the job
+(SIGTERM to every process of the job) lets the trainer save a checkpoint; this process keeps
+going until it has sent it.
 """
 
 from __future__ import annotations
@@ -20,16 +23,62 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-from trainer.launch_sync import encode, end_line
+from trainer.remote.protocol import accepts, encode, end_line, env_line
 from trainer.runfolder import TERMINAL
 
-FINAL_FILES = ("metrics.json", "predictions.csv", "data_record.json")
+FINAL_FILES = ("metrics.json", "predictions.csv")
+EXIT_ENV = 4  # the cluster's environment cannot run the trainer
+PROBE_TIMEOUT_S = 600
+# Imports what training imports (torch, transformers, peft, safetensors, pandas, ...), then
+# finds the base model the run names, then says which device torch sees.
+PROBE = """
+import json, sys
+out = {"ok": True, "python": sys.version.split()[0]}
+try:
+    import trainer.run
+    from trainer.config import TrainConfig
+    from trainer.model import resolve_source
+    with open(sys.argv[1]) as fh:
+        resolve_source(TrainConfig.from_json(fh.read()).base_model)
+    import torch
+    if torch.cuda.is_available():
+        out.update(device="cuda", gpu_name=torch.cuda.get_device_name(0),
+                   gpu_count=torch.cuda.device_count())
+    else:
+        out.update(device="cpu", gpu_count=0)
+except ModuleNotFoundError as exc:
+    out.update(ok=False, missing=exc.name or "a module", error=str(exc))
+except Exception as exc:
+    out.update(ok=False, missing=type(exc).__name__, error=str(exc))
+print(json.dumps(out))
+"""
+
+
+def probe(run_dir: Path, cmd: list[str]) -> dict:
+    """What the cluster's environment can do for this run (never raises)."""
+    if not shutil.which(cmd[0]):
+        return {"ok": False, "missing": cmd[0], "error": f"no {cmd[0]} command on the node"}
+    try:
+        res = subprocess.run(
+            [sys.executable, "-c", PROBE, str(run_dir / "config.json")],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+        )
+        return json.loads(res.stdout.strip().splitlines()[-1])
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "missing": "time", "error": "the import check took over 10 min"}
+    except (ValueError, IndexError):
+        tail = " ".join((res.stderr or "").split())[-300:]
+        return {"ok": False, "missing": "python", "error": f"the import check died: {tail}"}
 
 
 class Mirror:
@@ -47,7 +96,8 @@ class Mirror:
 
     def _checkpoints(self) -> list[Path]:
         root = self.run / "checkpoints"
-        return sorted(p for p in root.glob("step-*") if (p / "state.json").exists())
+        done = [p for p in root.glob("step-*") if (p / "state.json").exists()]
+        return sorted(done, key=lambda p: int(p.name.split("-")[1]))
 
     def poll(self) -> list[str]:
         return self._metrics() + self._status(final=False)
@@ -105,11 +155,14 @@ class Mirror:
         return lines
 
     def _file(self, path: Path) -> list[str]:
+        rel = str(path.relative_to(self.run))
+        if not accepts(rel):  # what the app would refuse (e.g. trainer_meta.json) stays here
+            return []
         try:
             data = path.read_bytes()
         except OSError:
             return []
-        return list(encode(str(path.relative_to(self.run)), data))
+        return list(encode(rel, data))
 
 
 def _state(run_dir: Path) -> str | None:
@@ -120,6 +173,13 @@ def _state(run_dir: Path) -> str | None:
 
 
 def run(run_dir: Path, cmd: list[str], interval: float = 1.0) -> int:
+    t0 = time.monotonic()  # the job's own clock: its resources are held from here
+    out = sys.stdout.buffer
+    env = probe(run_dir, cmd)
+    _emit(out, [env_line(env)])
+    if not env.get("ok"):
+        _emit(out, [end_line(EXIT_ENV, time.monotonic() - t0)])
+        return EXIT_ENV
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0)
 
     def forward(signum: int, frame: object) -> None:
@@ -138,7 +198,6 @@ def run(run_dir: Path, cmd: list[str], interval: float = 1.0) -> int:
 
     threading.Thread(target=read, daemon=True).start()
     mirror = Mirror(run_dir)
-    out = sys.stdout.buffer
     eof = False
     while not eof:  # this thread is the only writer of stdout: no line is cut by another
         try:
@@ -151,7 +210,8 @@ def run(run_dir: Path, cmd: list[str], interval: float = 1.0) -> int:
             pass
         _emit(out, mirror.poll())
     rc = child.wait()
-    _emit(out, mirror.final() + [end_line(rc)])
+    wall_s = time.monotonic() - t0
+    _emit(out, mirror.final() + [end_line(rc, wall_s)])
     return rc
 
 
@@ -163,11 +223,11 @@ def _emit(out, lines: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if "--" not in argv:
-        print("launch_job: error: give the trainer command after --", file=sys.stderr)
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
+        print("job: error: give the trainer command after --", file=sys.stderr)
         return 2
     cut = argv.index("--")
-    p = argparse.ArgumentParser(prog="python -m trainer.launch_job")
+    p = argparse.ArgumentParser(prog="python -m trainer.remote.job")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--interval", type=float, default=1.0)
     args = p.parse_args(argv[:cut])
