@@ -28,7 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from core.data import DataError, detect_columns, load_table, spreadsheet_safe
+from core.data import (
+    DataError,
+    load_table,
+    prediction_text_column,
+    spreadsheet_safe,
+)
 from rag_baseline.classic import TOKENS, TfidfFeatures
 from rag_baseline.classify import KNN_TEMPERATURE
 from rag_baseline.deploy_card import model_card
@@ -290,26 +295,13 @@ def _check(m: SmallClassifier) -> str | None:
 # --- files in, files out ------------------------------------------------------------------------
 
 
-def text_column(table: Any, own: str | None, text_col: str | None) -> str:
-    """The column to predict on: the one asked for, else the model's own, else detected."""
-    col = text_col or (own if own in table.frame.columns else None)
-    if col is None:
-        col, _ = detect_columns(table)
-        if col is None:
-            raise DataError(f"{table.path.name}: cannot tell the text column; use --text-col")
-    if col not in table.frame.columns:
-        raise DataError(
-            f"{table.path.name}: no column '{col}' (columns: {', '.join(table.frame.columns)}); "
-            "use --text-col"
-        )
-    return col
-
-
 def predict_table(model: Any, path: str | Path, text_col: str | None = None) -> Any:
     """Every row and column of the file as it came, with `pred` (and `confidence`) added; works
     for any model with `.meta["text_col"]` and `.predict(texts)` (the trial model's too)."""
     table = load_table(path)
-    col = text_column(table, (getattr(model, "meta", None) or {}).get("text_col"), text_col)
+    col = prediction_text_column(
+        table, (getattr(model, "meta", None) or {}).get("text_col"), text_col
+    )
     answers = model.predict([str(t).strip() for t in table.frame[col]])
     frame = table.frame.copy()
     name = "pred" if "pred" not in frame.columns else "pred_model"

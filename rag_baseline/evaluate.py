@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from core.budget import check_dataset_labels
+from core.cpu import idle_cores_now
 from core.data import spreadsheet_safe
 from core.metrics import generation_metrics
 from core.split import Dataset, prepare_dataset
@@ -192,12 +193,13 @@ def _classic_beside(
     ds: Dataset, config: EvalConfig, sample: dict | None, embedder: Embedder
 ) -> tuple[Overlap, float | None, Future | None]:
     """(overlap, measured speedup of all cores over one, the classic model's run when it starts
-    now beside the embedding); `rag_baseline.plan.choose_overlap` decides from the cores and a
-    ~50 ms measurement of them."""
+    now beside the embedding); `rag_baseline.plan.choose_overlap` decides from the cores, how
+    many are idle over 0.2 s, and a ~50 ms measurement of them."""
     import torch
 
+    idle = idle_cores_now()
     speedup = measured_speedup(torch)
-    overlap = choose_overlap(cpu_info().cores, speedup, len(ds.train_texts))
+    overlap = choose_overlap(cpu_info().cores, speedup, len(ds.train_texts), idle)
     if overlap != "embedding":
         return overlap, speedup, None
     job = classic_job(ds, config.seed, sample["of_train"] if sample else None)

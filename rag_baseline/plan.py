@@ -43,6 +43,7 @@ TOKEN_BUDGET = {"amx": 16384, "avx512_bf16": 4096, "fp32": 4096}
 # model (one liblinear thread) to run beside the embedding baselines; below it the other core is
 # taken by another process, and two jobs on one free core only wait on each other (and the GIL).
 SIDE_BY_SIDE_SPEEDUP = 1.25
+IDLE_SLACK = 0.5  # idle cores short of two that still count as two free (daemons, the sampler)
 # Training rows from which the classic model starts beside the embedding rather than after it:
 # below, its fits take well under a second and the embedding keeps all cores.
 EMBEDDING_OVERLAP_ROWS = 2000
@@ -164,15 +165,25 @@ def choose_plan(cpu: CpuInfo, requested: str = "auto", device: str = "cpu") -> P
     return Plan(precision, unit, budget, probe_bf16, tuple(reasons))
 
 
-def choose_overlap(cores: int, speedup: float | None, n_train: int = 0) -> Overlap:
+def choose_overlap(
+    cores: int, speedup: float | None, n_train: int = 0, idle: float | None = None
+) -> Overlap:
     """When the classic model (one liblinear thread) runs: "embedding" = from the start, beside
     the embedding (which then uses one core fewer until it is done) and then beside kNN and the
     probe; "side_by_side" = beside kNN and the probe only; "serial" = after them.
 
-    Beside other work only with at least two cores and a second core that measured free right
-    now (`speedup` of all cores over one, `rag_baseline.threads.measured_speedup`; None when not
-    measured); from the start only on `EMBEDDING_OVERLAP_ROWS` training rows or more.
+    Beside other work only with at least two cores and a second core free right now: `idle`
+    cores of the machine (`core.cpu.idle_cores_now`, this process asleep) decide where known,
+    since a timing burst of small products also reads "busy" on an idle 2-core host (~1 run in
+    3 there); else the `speedup` of all cores over one (`rag_baseline.threads.measured_speedup`;
+    None when not measured). From the start only on `EMBEDDING_OVERLAP_ROWS` training rows or
+    more.
     """
-    if cores < 2 or (speedup is not None and speedup < SIDE_BY_SIDE_SPEEDUP):
+    if cores < 2:
+        return "serial"
+    if idle is not None:
+        if idle < min(cores, 2) - IDLE_SLACK:
+            return "serial"
+    elif speedup is not None and speedup < SIDE_BY_SIDE_SPEEDUP:
         return "serial"
     return "embedding" if n_train >= EMBEDDING_OVERLAP_ROWS else "side_by_side"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import statistics
 import time
 from collections import deque
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from core.cpu import idle_cores
 from trainer.batching import epoch_batches, padded_tokens
 from trainer.config import TrainConfig
 
@@ -145,20 +145,6 @@ class Hooks:
     should_stop: Callable[[], bool] = lambda: False
 
 
-def idle_cores(prev: tuple[float, float] | None) -> tuple[float | None, tuple[float, float]]:
-    """(idle cores of the whole machine since `prev`, new sample) from /proc/stat; None where
-    unreadable or on the first sample."""
-    try:
-        with open("/proc/stat") as fh:
-            fields = [float(x) for x in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None, prev or (0.0, 0.0)
-    idle, total = fields[3] + (fields[4] if len(fields) > 4 else 0.0), sum(fields)
-    if prev is None or total <= prev[1]:
-        return None, (idle, total)
-    return (idle - prev[0]) / (total - prev[1]) * (os.cpu_count() or 1), (idle, total)
-
-
 @dataclass
 class ThreadGovernor:
     """Re-chooses the CPU thread count during the run (the calibration chose it once).
@@ -180,14 +166,29 @@ class ThreadGovernor:
     WINDOW = 5
     recheck_s: float = 4.0
     rates: dict[int, deque] = field(default_factory=dict)  # threads -> recent good rates
+    SMALL = 0.25  # a step under this share of the usual tokens is not judged (see observe)
     recent: deque = field(default_factory=lambda: deque(maxlen=5))
+    sizes: deque = field(default_factory=lambda: deque(maxlen=20))  # tokens of recent steps
     trial: list[float] | None = None
     waited_s: float = 0.0
     idle_sample: tuple[float, float] | None = None
     set_threads: Callable[[int], None] = torch.set_num_threads
 
-    def observe(self, tokens: int, seconds: float) -> tuple[int, str] | None:
-        """Feed one step; returns (new thread count, why) when it switched."""
+    def observe(
+        self, tokens: int, seconds: float, new_shape: bool = False
+    ) -> tuple[int, str] | None:
+        """Feed one step; returns (new thread count, why) when it switched.
+
+        Two kinds of step are not evidence: one whose batch shape (rows, padded width) is new
+        to this thread count (oneDNN builds its kernels then), and one far smaller than usual
+        (an epoch's last few rows: the optimizer step's fixed ~30 ms dominates, so its
+        tokens/s reads 11-15x slower on a quiet host, as if another process took the core).
+        """
+        sizes = self.sizes
+        small = len(sizes) >= 3 and tokens < self.SMALL * statistics.median(sizes)
+        sizes.append(tokens)
+        if new_shape or small:
+            return None
         rate = tokens / max(seconds, 1e-9)
         ref = self._reference(self.threads)
         if self.trial is not None:
@@ -265,6 +266,7 @@ class Loop:
     world: int = 1
     recent: deque = field(default_factory=lambda: deque(maxlen=20))  # (seconds, samples, tokens)
     governor: ThreadGovernor | None = None  # CPU, auto threads: re-chosen when the rate drops
+    shapes_seen: set = field(default_factory=set)  # (threads, rows, width) the governor has seen
 
     def step(self, batch: dict[str, torch.Tensor]) -> float:
         with torch.autocast(
@@ -310,7 +312,8 @@ class Loop:
         if self.device == "cuda":
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
-        n_tok = len(indices) * max(self.task.lengths[i] for i in indices)
+        width = max(self.task.lengths[i] for i in indices)
+        n_tok = len(indices) * width
         state.step += 1
         state.batch_in_epoch += 1
         state.samples += len(indices) * self.world
@@ -320,7 +323,10 @@ class Loop:
         state.last_loss = loss
         self.recent.append((dt, len(indices) * self.world, n_tok * self.world))
         if self.governor is not None:
-            changed = self.governor.observe(n_tok, dt)
+            shape = (self.governor.threads, len(indices), width)
+            new_shape = shape not in self.shapes_seen
+            self.shapes_seen.add(shape)
+            changed = self.governor.observe(n_tok, dt, new_shape)
             if changed:
                 state.thread_changes += 1
                 log.info("step %d: %d thread(s): %s", state.step, changed[0], changed[1])

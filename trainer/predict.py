@@ -24,7 +24,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from core.data import DataError, detect_columns, load_table, spreadsheet_safe
+from core.data import (
+    load_table,
+    prediction_text_column,
+    spreadsheet_safe,
+)
 from core.models import check_model_folder
 from trainer.config import InputError
 from trainer.distributed import amp_dtype, resolve_device, resolve_precision
@@ -199,27 +203,12 @@ def predict_texts(run_dir: Path, texts: list[str], device: str = "auto") -> list
     return [p.label for p in load_predictor(Path(run_dir), device).predict(texts)]
 
 
-def text_column(table, meta: dict[str, Any], text_col: str | None) -> str:
-    """The column to predict on: --text-col, else the run's own text column, else detected."""
-    col = text_col or (meta.get("text_col") if meta.get("text_col") in table.frame else None)
-    if col is None:
-        col, _ = detect_columns(table)
-        if col is None:
-            raise DataError(f"{table.path.name}: cannot tell the text column; use --text-col")
-    if col not in table.frame.columns:
-        raise DataError(
-            f"{table.path.name}: no column '{col}' (columns: {', '.join(table.frame.columns)}); "
-            "use --text-col"
-        )
-    return col
-
-
 def predict_rows(
     predictor: Predictor, input_path: str | Path, text_col: str | None = None
 ) -> list[dict[str, Any]]:
     """One row per input line: id, text, pred (+ confidence for classification)."""
     table = load_table(input_path)
-    col = text_column(table, predictor.meta, text_col)
+    col = prediction_text_column(table, predictor.meta.get("text_col"), text_col)
     texts = [str(t).strip() for t in table.frame[col]]
     preds = predictor.predict(texts)
     rows = []
@@ -244,7 +233,7 @@ def predict_file(
 ) -> int:
     """Write id,text,pred[,confidence] rows (CSV) to `out` or stdout; returns the row count."""
     meta = read_meta(Path(run_dir))  # clear errors before the slow model load
-    text_column(load_table(input_path), meta, text_col)
+    prediction_text_column(load_table(input_path), meta.get("text_col"), text_col)
     rows = predict_rows(load_predictor(Path(run_dir), device), input_path, text_col)
     if out:
         with open(out, "w", newline="") as fh:

@@ -122,6 +122,32 @@ def test_fused_bf16_encoder_matches_fp32_with_padding(embedder):
     assert float((a * b).sum(-1).min()) > 0.999
 
 
+def test_gemm_rows_are_padded_to_few_shapes_without_changing_a_row():
+    """Zero rows padded on for oneDNN's kernel cache are sliced off: each row's output is the
+    unpadded one, and ~90 row counts of exact-length batches fall into a handful of shapes."""
+    import torch
+
+    from rag_baseline.fastbert import ROW_STEP, FusedLinear, FusedResidualOutput, _row_bucket
+
+    torch.manual_seed(0)
+    dense, norm = torch.nn.Linear(32, 32), torch.nn.LayerNorm(32)
+    linear, residual = (
+        FusedLinear(torch.nn.Linear(32, 48), act="gelu"),
+        FusedResidualOutput(dense, norm),
+    )
+    for rows in (1, 7, 300, ROW_STEP + 1):
+        x = torch.randn(1, rows, 32)
+        got = linear(x)
+        assert got.shape == (1, rows, 48)
+        for i in (0, rows - 1):  # the same row alone: a different (unpadded) shape
+            alone = linear(x[:, i : i + 1])
+            assert torch.allclose(got[0, i].float(), alone[0, 0].float(), atol=1e-2)
+        assert residual(x, x).shape == (1, rows, 32)
+    counts = range(16_129, 16_385)  # full batches: 16,384-token budget, lengths under 256
+    assert {_row_bucket(n) for n in counts} == {16_384}
+    assert all(n <= _row_bucket(n) < n + max(ROW_STEP, n) for n in range(1, 20_000, 37))
+
+
 def test_fusion_declines_other_architectures():
     import torch
 

@@ -3,6 +3,8 @@ choice out), and from the speedup measured in the run's first seconds."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rag_baseline.plan import (
@@ -66,6 +68,25 @@ def test_overlap_needs_two_cores_and_a_free_second_core():
     assert choose_overlap(2, SIDE_BY_SIDE_SPEEDUP, big) == "embedding"
     assert choose_overlap(2, 1.05, big) == "serial"  # the other core is busy right now
     assert choose_overlap(2, 1.05) == "serial"
+
+
+def test_idle_cores_decide_the_overlap_where_known():
+    big = EMBEDDING_OVERLAP_ROWS
+    # An idle 2-core host whose timing burst read "busy": the idle cores win.
+    assert choose_overlap(2, 1.05, big, idle=1.9) == "embedding"
+    assert choose_overlap(2, 1.05, big - 1, idle=1.6) == "side_by_side"
+    # Another process holds a core: serial, whatever the burst said.
+    assert choose_overlap(2, 1.9, big, idle=1.0) == "serial"
+    assert choose_overlap(8, 1.9, big, idle=1.2) == "serial"
+    assert choose_overlap(8, None, big, idle=3.0) == "embedding"
+    assert choose_overlap(1, None, big, idle=1.0) == "serial"
+
+
+def test_idle_cores_now_reads_this_machine():
+    from core.cpu import idle_cores_now
+
+    idle = idle_cores_now(0.05)
+    assert idle is not None and -0.01 <= idle <= (os.cpu_count() or 1) + 0.01
 
 
 def test_cpuinfo_text_gives_model_and_flags():
