@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.nav import PAGES, app_running, page
+from ui.nav import PAGES, app_running, page, pin_script_folder
 from ui.sidebar import project_picker
+
+pin_script_folder(__file__)
 
 # An emoji favicon is drawn by the browser from an inline SVG; a ":material/...:" one is
 # fetched from fonts.gstatic.com (Streamlit 1.67), and the page must make no outside request.

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +30,25 @@ LINK_ICON = "➡️"
 
 
 _run = threading.local()  # a script run executes app.py and its page in one thread
+
+
+_PINNED: set[str] = set()  # module state: lives across script runs, which re-execute app.py
+
+
+def pin_script_folder(script: str) -> None:
+    """Keep the main script's folder on sys.path for good (call it on every run).
+
+    Streamlit inserts that folder at sys.path[0] for each script run and removes it afterwards
+    (`modified_sys_path`). Python's import walks the live sys.path list, so a background job
+    thread importing a module for the first time while a rerun removes index 0 can skip the
+    next entry, site-packages: "No module named 'sentence_transformers'" in a baseline job
+    (seen once in a fresh clone's test run). With a second copy pinned, later runs find the
+    folder already there and leave sys.path alone.
+    """
+    folder = os.path.dirname(os.path.abspath(script))
+    if folder not in _PINNED:
+        sys.path.insert(0, folder)
+        _PINNED.add(folder)
 
 
 @contextmanager

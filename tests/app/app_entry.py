@@ -15,4 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+from ui.nav import pin_script_folder  # noqa: E402  (needs REPO on sys.path)
+
+pin_script_folder(__file__)  # this folder is the main script's here (see ui.nav)
 runpy.run_path(str(REPO / "app.py"), run_name="__main__")

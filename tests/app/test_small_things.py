@@ -3,6 +3,8 @@ figure says what it measures."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ui.baseline import serving_speed_text
 from ui.charts import confusion_heatmap
 
@@ -122,3 +124,29 @@ def test_tornado_wraps_long_assumption_names_instead_of_cutting_them():
     assert rows[0].replace("\n", " ") == long  # every word kept
     assert all(len(line) <= TORNADO_WRAP for line in rows[0].split("\n"))
     assert spec["height"]["step"] >= 14 * rows[0].count("\n") + 14  # room for each line
+
+
+def test_pinned_script_folder_makes_streamlits_per_run_path_edit_a_no_op(tmp_path):
+    """A later run neither adds nor removes sys.path entries (a job thread importing meanwhile
+    walks a list that does not shift under it)."""
+    import sys
+
+    from streamlit.runtime.scriptrunner.exec_code import modified_sys_path
+
+    from ui.nav import _PINNED, pin_script_folder
+
+    script = str(tmp_path / "main.py")
+    Path(script).write_text("")
+    saved = list(sys.path)
+    try:
+        with modified_sys_path(script):  # the first run: Streamlit adds the folder
+            pin_script_folder(script)
+            pin_script_folder(script)  # every run calls it; one pin is enough
+        pinned = list(sys.path)
+        assert pinned.count(str(Path(script).parent)) == 1
+        with modified_sys_path(script):  # a later run
+            assert sys.path == pinned
+        assert sys.path == pinned
+    finally:
+        sys.path[:] = saved
+        _PINNED.discard(str(Path(script).parent))

@@ -109,6 +109,7 @@ def test_classic_model_beside_the_embedding_scores_the_same(run, small_data, emb
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plan, "EMBEDDING_OVERLAP_ROWS", 1)  # these 300 rows count as large
         patch.setattr(evaluate_module, "measured_speedup", lambda torch: 2.0)  # a free core
+        patch.setattr(evaluate_module, "idle_cores_now", lambda: 2.0)  # ... by /proc/stat too
         result = evaluate(_config(small_data, tmp_path, no_cache=True), embedder=embedder)
     assert result["plan"]["overlap"] == "embedding" and result["n_embedded"] > 0
     assert embedder.other_job is None  # the embedder is left as it was found
