@@ -222,11 +222,7 @@ def estimate_memory_bytes(
         w_bytes = 4.0
     weights = size.total * w_bytes
     trainable = n_trainable * 16.0
-    act_scale = 1.0 if precision == "bf16" else 2.0
-    per_layer = seq_len * batch * (size.hidden * 34 + 5 * size.heads * seq_len) * act_scale
-    # LM logits: bf16 (or fp32) output, its fp32 copy for the loss, and the gradient (fp32)
-    logits = batch * seq_len * size.vocab * (2 * act_scale + 8)
-    activations = per_layer * size.layers + logits
+    activations = _activation_bytes(size, batch, seq_len, precision)
     overhead = 0.1 * (weights + trainable + activations) + (500e6 if device == "cuda" else 0.0)
     total = weights + trainable + activations + overhead
     return {
@@ -236,6 +232,15 @@ def estimate_memory_bytes(
         "overhead": overhead,
         "total": total,
     }
+
+
+def _activation_bytes(size, batch: int, seq_len: int, precision: str) -> float:
+    """Activations kept for the backward pass (see `memory_estimate`): per layer and, for a
+    causal LM, the logits (bf16 or fp32 output, its fp32 copy for the loss, the fp32 gradient)."""
+    act_scale = 1.0 if precision == "bf16" else 2.0
+    per_layer = seq_len * batch * (size.hidden * 34 + 5 * size.heads * seq_len) * act_scale
+    logits = batch * seq_len * size.vocab * (2 * act_scale + 8)
+    return per_layer * size.layers + logits
 
 
 CPU_RUNTIME_BYTES = 0.30e9  # python + torch + transformers + peft imported (measured 0.295 GB)
@@ -251,10 +256,7 @@ def _cpu_memory(size, n_trainable, batch, seq_len, precision, method, resident):
     weights = size.total * (4.0 if method == "full" or precision != "bf16" else 2.0)
     base = resident if resident is not None else CPU_RUNTIME_BYTES + weights + size.total * 4.0
     trainable = n_trainable * (12.0 if resident is not None else 16.0)  # grad + Adam moments
-    act_scale = 1.0 if precision == "bf16" else 2.0
-    per_layer = seq_len * batch * (size.hidden * 34 + 5 * size.heads * seq_len) * act_scale
-    logits = batch * seq_len * size.vocab * (2 * act_scale + 8)
-    activations = CPU_ACT_FACTOR * (per_layer * size.layers + logits)
+    activations = CPU_ACT_FACTOR * _activation_bytes(size, batch, seq_len, precision)
     total = base + trainable + activations + CPU_RUN_GROWTH_BYTES
     return {
         "weights": weights,

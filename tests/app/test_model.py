@@ -49,9 +49,9 @@ def trained(tmp_path_factory) -> Path:
     return ws
 
 
-@pytest.fixture
-def open_model(trained, monkeypatch):
-    monkeypatch.setenv("ADVISOR_WORKSPACE", str(trained))
+def _opener(workspace, monkeypatch):
+    """open_page(page) -> the app on `workspace`, at that page."""
+    monkeypatch.setenv("ADVISOR_WORKSPACE", str(workspace))
 
     def open_page(page: str = "model") -> AppTest:
         at = AppTest.from_file(str(ENTRY), default_timeout=TIMEOUT).run()
@@ -59,6 +59,11 @@ def open_model(trained, monkeypatch):
         return go(at, page)
 
     return open_page
+
+
+@pytest.fixture
+def open_model(trained, monkeypatch):
+    return _opener(trained, monkeypatch)
 
 
 def _frames(at) -> list:
@@ -199,14 +204,7 @@ def baseline_ws(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def open_classifier(baseline_ws, monkeypatch):
-    monkeypatch.setenv("ADVISOR_WORKSPACE", str(baseline_ws))
-
-    def open_page(page: str = "model") -> AppTest:
-        at = AppTest.from_file(str(ENTRY), default_timeout=TIMEOUT).run()
-        assert not at.exception, at.exception
-        return go(at, page)
-
-    return open_page
+    return _opener(baseline_ws, monkeypatch)
 
 
 def _results(ws: Path) -> dict:
