@@ -41,9 +41,9 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
+from core.cpu import host_line, load_average  # noqa: E402
 from core.models import shipped_minilm_path  # noqa: E402
 from rag_baseline.evaluate import EvalConfig, evaluate  # noqa: E402
-from rag_baseline.plan import host_line, load_average  # noqa: E402
 
 
 def peer(data: Path) -> dict:

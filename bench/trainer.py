@@ -191,18 +191,10 @@ def _cpu_rate(r: dict) -> float:
 
 def host() -> dict:
     """CPU model, its matrix units and core count, as docs/benchmarks.md rows name them."""
-    from trainer.estimate import matrix_units
-    from trainer.model import cpu_flags
+    from core.cpu import cpu_info, matrix_flags
 
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "matrix_units": matrix_units(cpu_flags()), "cores": os.cpu_count()}
+    cpu = cpu_info()
+    return {"cpu": cpu.model, "matrix_units": matrix_flags(cpu.flags), "cores": cpu.cores}
 
 
 def load_now() -> float:

@@ -17,23 +17,15 @@ emulated and slower than fp32. So:
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
-from functools import cache
-from pathlib import Path
 from typing import Literal
+
+# The CPU's facts live in core.cpu (the trainer and the benchmarks read them too); re-exported
+# here for the callers that know them as the plan's inputs.
+from core.cpu import CpuInfo, cpu_info, host_line, load_average, parse_cpuinfo  # noqa: F401
 
 Precision = Literal["bf16", "fp32"]
 Overlap = Literal["embedding", "side_by_side", "serial"]
-# Matrix units as lscpu names the flags, strongest first; the first one present names the host.
-MATRIX_UNITS = (
-    ("amx_bf16", "AMX-BF16"),
-    ("amx_int8", "AMX-INT8"),
-    ("avx512_bf16", "AVX512-BF16"),
-    ("avx512_vnni", "AVX512-VNNI"),
-    ("avx512f", "AVX-512"),
-    ("avx2", "AVX2"),
-)
 # Tokens per embedding batch. With AMX the products are so fast that the per-batch Python and
 # attention overhead counts: 16k tokens per batch took 3.10 / 3.13 CPU-s for 4,000 banking77
 # texts on one thread against 3.70 / 3.26 at 4k (two rounds, AMX host, 2026-12-03, loaded);
@@ -47,79 +39,6 @@ IDLE_SLACK = 0.5  # idle cores short of two that still count as two free (daemon
 # Training rows from which the classic model starts beside the embedding rather than after it:
 # below, its fits take well under a second and the embedding keeps all cores.
 EMBEDDING_OVERLAP_ROWS = 2000
-
-
-@dataclass(frozen=True)
-class CpuInfo:
-    """The CPU as this process sees it."""
-
-    model: str
-    flags: frozenset[str]
-    cores: int  # usable by this process (its affinity mask)
-    onednn: bool  # torch built with oneDNN, which runs the fused bf16 kernels
-
-    @property
-    def matrix_units(self) -> list[str]:
-        return [name for flag, name in MATRIX_UNITS if flag in self.flags]
-
-    @property
-    def bf16_unit(self) -> Literal["amx", "avx512_bf16", "none"]:
-        """Which unit multiplies bfloat16 natively: AMX tiles, AVX512-BF16, or none."""
-        if "amx_bf16" in self.flags:
-            return "amx"
-        return "avx512_bf16" if "avx512_bf16" in self.flags else "none"
-
-    def describe(self) -> str:
-        units = ", ".join(self.matrix_units) or "no AVX2 or matrix units"
-        return f"{self.model}, {self.cores} cores, {units}"
-
-
-def parse_cpuinfo(text: str) -> tuple[str, frozenset[str]]:
-    """(model name, flags) of the first processor in a /proc/cpuinfo text."""
-    model, flags = "unknown CPU", frozenset()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and model == "unknown CPU":
-            model = " ".join(value.split())
-        elif key == "flags" and not flags:
-            flags = frozenset(value.split())
-    return model, flags
-
-
-@cache
-def cpu_info() -> CpuInfo:
-    """This machine's CPU (cached for the process)."""
-    try:
-        model, flags = parse_cpuinfo(Path("/proc/cpuinfo").read_text())
-    except OSError:  # not Linux: nothing native assumed
-        model, flags = "unknown CPU", frozenset()
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    try:
-        import torch
-
-        onednn = bool(torch.backends.mkldnn.is_available())
-    except ImportError:
-        onednn = False
-    return CpuInfo(model, flags, cores, onednn)
-
-
-def load_average() -> tuple[float, float, float] | None:
-    try:
-        one, five, fifteen = os.getloadavg()
-    except OSError:
-        return None
-    return round(one, 2), round(five, 2), round(fifteen, 2)
-
-
-def host_line() -> str:
-    """The CPU, its matrix units and the load right now: what every benchmark row states."""
-    load = load_average()
-    text = cpu_info().describe()
-    return text + (f"; load average {load[0]} / {load[1]} / {load[2]}" if load else "")
 
 
 @dataclass(frozen=True)

@@ -59,15 +59,8 @@ def known_model_size(base_model: str) -> ModelSize | None:
     return None
 
 
-# CPU flags that name matrix units, best first; `lscpu` / /proc/cpuinfo spell them this way.
-MATRIX_FLAGS = ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx512f", "avx2")
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # native bf16 dot products (else bf16 is emulated)
 BF16_MARGIN = 1.15  # bf16 must beat fp32 by this much in the burst: it costs a little accuracy
-
-
-def matrix_units(flags: set[str] | frozenset[str]) -> list[str]:
-    """The matrix-unit flags this CPU has, e.g. ['amx_bf16', 'amx_int8', 'avx512_bf16', ...]."""
-    return [f for f in MATRIX_FLAGS if f in flags]
 
 
 def choose_cpu_precision(

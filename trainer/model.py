@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.cpu import cpu_info
 from core.models import (
     ModelNotFoundError,
     resolve_local_or_hub,
@@ -221,12 +222,7 @@ def build_causal_lm(cfg: TrainConfig, src: ModelSource, device: str, dtype: torc
 
 
 def cpu_flags() -> frozenset[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return frozenset(line.split(":", 1)[-1].split())
+    return cpu_info().flags
 
 
 def gemm_burst(hidden: int = 384, tokens: int = 512, seconds: float = 0.05) -> dict[str, float]:

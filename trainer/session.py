@@ -269,9 +269,10 @@ def estimate_status(s: Session, measured: est.TimeEstimate, warm_start_next: boo
         "phase_started_at": round(time.time(), 3),
     }
     if s.device == "cpu":
+        from core.cpu import matrix_flags
         from trainer.model import auto_cpu_precision, cpu_flags
 
-        units = est.matrix_units(cpu_flags())
+        units = matrix_flags(cpu_flags())
         out["cpu_matrix_units"] = units
         out["kernel"] = f"{s.precision} ({units[0] if units else 'no matrix units'})"
         if s.cfg.precision == "auto":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.cpu import matrix_flags
 from trainer import estimate as est
 from trainer import loop as loop_mod
 from trainer.loop import ThreadGovernor
@@ -41,9 +42,9 @@ def test_precision_is_chosen_from_flags_and_the_burst(flags, burst, want):
 
 
 def test_matrix_units_are_named_best_first():
-    assert est.matrix_units(AMX_XEON)[:3] == ["amx_bf16", "amx_int8", "avx512_bf16"]
-    assert est.matrix_units(ZEN4) == ["avx512_bf16", "avx512_vnni", "avx512f", "avx2"]
-    assert est.matrix_units(AVX2_ONLY) == ["avx2"]
+    assert matrix_flags(AMX_XEON)[:3] == ["amx_bf16", "amx_int8", "avx512_bf16"]
+    assert matrix_flags(ZEN4) == ["avx512_bf16", "avx512_vnni", "avx512f", "avx2"]
+    assert matrix_flags(AVX2_ONLY) == ["avx2"]
 
 
 # --- thread governor -------------------------------------------------------------------------
