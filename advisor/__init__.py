@@ -12,8 +12,10 @@ on your labels), fine_tune. Modules: answers (the questionnaire), assumptions/fi
 figure with its source), plan (the base model chosen once), accuracy (assumed / stated / measured
 accuracy), compute/costs (a first fine-tuning project), serving and running (each option's set-up
 and monthly cost), breakeven (cumulative costs, first-year spend, swap accuracy), rules (the
-article's rules as constraints and reasons), decision (the verdict, measure first), next_steps
-(pricing a measurement, labelling), report, references, text (words for a budget owner),
+article's rules as constraints and reasons), decision (the verdict, measure first), evidence
+and noise (intervals and paired tests behind measured figures: a lead within noise keeps the
+cheaper set-up), next_steps (pricing a measurement, labelling; the trial's length comes from
+`core.schedule`, the trainer's own rule), report, references, text (words for a budget owner),
 memo/svg (the decision memo), jsonio (strict JSON input), cli.
 The comparison of measured results lives in the `comparison` package (it needs numpy).
 

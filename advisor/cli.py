@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
 from advisor.breakeven import sensitivity
+from advisor.evidence import Evidence, Interval
 from advisor.jsonio import loads
 from advisor.report import estimate
 
@@ -33,13 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("estimate", help="verdict, costs and break-even for an answers file")
     e.add_argument("answers", help="answers JSON file ('-' for stdin); missing keys take defaults")
     e.add_argument("--assumptions", help="TOML file overriding some of the packaged figures")
-    e.add_argument(
-        "--measured",
-        action="append",
-        default=[],
-        metavar="OPTION=ACCURACY",
-        help="measured accuracy, e.g. --measured rag=0.91 --measured fine_tune=0.94",
-    )
+    e.add_argument("--measured", action="append", default=[], metavar=MEASURED_FORM,
+                   help=MEASURED_HELP)  # fmt: skip
+    e.add_argument("--evidence", metavar="FILE", help=EVIDENCE_HELP)
     e.add_argument(
         "--gain-per-doubling",
         type=float,
@@ -59,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--comparison", help="comparison JSON (`python -m comparison DIR --json`)")
     m.add_argument("--assumptions", help="TOML or JSON file overriding some packaged figures")
-    m.add_argument("--measured", action="append", default=[], metavar="OPTION=ACCURACY")
+    m.add_argument("--measured", action="append", default=[], metavar=MEASURED_FORM,
+                   help=MEASURED_HELP)  # fmt: skip
+    m.add_argument("--evidence", metavar="FILE", help=EVIDENCE_HELP)
     m.add_argument("--html", action="store_true", help="self-contained HTML instead of Markdown")
     m.add_argument("--out", help="write to this file instead of stdout")
     sub.add_parser("answers-template", help="print the default answers as JSON")
@@ -92,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
 def _estimate(args: argparse.Namespace) -> None:
     answers = read_answers(args.answers)
     assumptions = load_assumptions(args.assumptions)
-    measured = _parse_measured(args.measured)
-    report = estimate(answers, assumptions, measured, gain_per_doubling=args.gain_per_doubling)
+    measured, intervals = _parse_measured(args.measured)
+    ev = _evidence(args.evidence, intervals)
+    report = estimate(answers, assumptions, measured, gain_per_doubling=args.gain_per_doubling,
+                      measured_evidence=ev)  # fmt: skip
     if args.json:
         out = report.to_dict()
         if args.sensitivity:
@@ -132,18 +133,12 @@ def _memo(args: argparse.Namespace) -> None:
         str(root / "comparison.json") if root and (root / "comparison.json").exists() else None
     )
     comp = read_json(comp_path, "comparison file") if comp_path else None
-    measured = _parse_measured(args.measured)
+    measured, intervals = _parse_measured(args.measured)
     by: dict = {}
+    ev = _evidence(args.evidence, intervals)
     if comp is not None:
-        if not isinstance(comp, dict) or not isinstance(comp.get("report"), dict):
-            raise InputError(f"{comp_path}: not a comparison (`python -m comparison DIR --json`)")
-        saved = comp.get("measured_accuracy", {})
-        evidence = comp["report"].get("evidence")
-        named = evidence.get("measured_by") if isinstance(evidence, dict) else None
-        if isinstance(named, dict):  # what measured each figure, unless given on the line
-            by = {k: str(v) for k, v in named.items() if k in saved and k not in measured}
-        measured = {**saved, **measured}
-    report = estimate(answers, assumptions, measured, by).to_dict()
+        measured, by, ev = _from_comparison(comp, comp_path, measured, intervals, args.evidence, ev)
+    report = estimate(answers, assumptions, measured, by, measured_evidence=ev).to_dict()
     if comp is not None and comp["report"].get("recommendation") != report["recommendation"]:
         raise InputError(
             f"{comp_path}: made from other answers or figures (its verdict is "
@@ -163,6 +158,32 @@ def _memo(args: argparse.Namespace) -> None:
         print(text)
     if args.answers:
         _note_defaulted(args.answers)
+
+
+def _from_comparison(
+    comp: Any,
+    path: str,
+    measured: dict[str, float],
+    intervals: dict[str, Interval],
+    evidence_file: str | None,
+    ev: Evidence,
+) -> tuple[dict[str, float], dict[str, str], Evidence]:
+    """The comparison's figures, what measured them and their evidence, except where the
+    command line gives a figure (its evidence then goes too) or an --evidence file."""
+    if not isinstance(comp, dict) or not isinstance(comp.get("report"), dict):
+        raise InputError(f"{path}: not a comparison (`python -m comparison DIR --json`)")
+    saved = comp.get("measured_accuracy", {})
+    if not isinstance(saved, dict):
+        raise InputError(f"{path}: measured_accuracy must be an object")
+    evidence = comp["report"].get("evidence")
+    named = evidence.get("measured_by") if isinstance(evidence, dict) else None
+    by = {}
+    if isinstance(named, dict):  # what measured each figure, unless given on the line
+        by = {k: str(v) for k, v in named.items() if k in saved and k not in measured}
+    if evidence_file is None:
+        kept = Evidence.from_dict(comp.get("evidence"), f"{path}: evidence")
+        ev = _merge(kept.only(set(saved) - set(measured)), intervals)
+    return {**saved, **measured}, by, ev
 
 
 def read_answers(path: str) -> Answers:
@@ -199,9 +220,24 @@ def _note_defaulted(path: str) -> None:
               f"{', '.join(shown)}", file=sys.stderr)  # fmt: skip
 
 
-def _parse_measured(items: list[str]) -> dict[str, float]:
-    """OPTION=ACCURACY pairs, or @FILE with a JSON object of them."""
+MEASURED_FORM = "OPTION=ACCURACY[,LOW-HIGH]"
+MEASURED_HELP = (
+    "measured accuracy, optionally with its 95%% interval, e.g. --measured classifier=0.87 "
+    "--measured fine_tune=0.89,0.87-0.91; or @FILE with a JSON object of OPTION: ACCURACY"
+)
+EVIDENCE_HELP = (
+    "JSON with the intervals and paired tests behind the measured figures: "
+    '{"intervals": {"fine_tune": {"low": 0.87, "high": 0.91, "n": 400}}, "paired": [{"a": '
+    '"fine_tune", "b": "classifier", "a_only": 12, "b_only": 7, "n": 400, "p_value": 0.36}]}, '
+    "or a comparison.json (its 'evidence'); a lead within noise keeps the cheaper set-up"
+)
+
+
+def _parse_measured(items: list[str]) -> tuple[dict[str, float], dict[str, Interval]]:
+    """OPTION=ACCURACY[,LOW-HIGH] items (or @FILE with a JSON object of OPTION: ACCURACY):
+    the figures, and the intervals given with them."""
     out: dict[str, float] = {}
+    intervals: dict[str, Interval] = {}
     for item in items:
         if item.startswith("@"):
             data = read_json(item[1:], "measured accuracy file")
@@ -209,20 +245,56 @@ def _parse_measured(items: list[str]) -> dict[str, float]:
                 raise InputError(f'{item[1:]}: expected a JSON object like {{"rag": 0.91}}')
             pairs = list(data.items())
         else:
-            key, sep, value = item.partition("=")
-            try:
-                if not sep or len(value) > 40:
-                    raise ValueError
-                pairs = [(key.strip(), float(value))]
-            except ValueError:
-                raise InputError(
-                    f"--measured {item[:60]!r}: expected OPTION=ACCURACY, e.g. rag=0.91"
-                ) from None
+            key, value, interval = _measured_item(item)
+            pairs = [(key, value)]
+            if interval is not None:
+                intervals[key] = interval
         for key, value in pairs:
             if key in out:
                 raise InputError(f"measured_accuracy.{key}: given twice; give each option once")
             out[key] = value
-    return out
+    return out, intervals
+
+
+def _measured_item(item: str) -> tuple[str, float, Interval | None]:
+    """'fine_tune=0.89' or 'fine_tune=0.89,0.87-0.91' -> (option, accuracy, interval)."""
+    key, sep, value = item.partition("=")
+    point, comma, span = value.partition(",")
+    low, dash, high = span.partition("-")
+    try:
+        if not sep or len(value) > 60 or (comma and not dash):
+            raise ValueError
+        acc = float(point)
+        interval = Interval(float(low), float(high)) if comma else None
+    except ValueError:
+        raise InputError(
+            f"--measured {item[:60]!r}: expected OPTION=ACCURACY or OPTION=ACCURACY,LOW-HIGH, "
+            "e.g. rag=0.91 or fine_tune=0.89,0.87-0.91"
+        ) from None
+    if interval is not None and not 0 <= interval.low <= acc <= interval.high <= 1:
+        raise InputError(
+            f"--measured {item[:60]!r}: the interval must hold the accuracy, within 0-1 "
+            "(LOW <= ACCURACY <= HIGH), e.g. fine_tune=0.89,0.87-0.91"
+        )
+    return key.strip(), acc, interval
+
+
+def _evidence(path: str | None, intervals: dict[str, Interval]) -> Evidence:
+    """--evidence FILE (an evidence object, or a comparison.json holding one), then the
+    intervals given with --measured on top."""
+    if path is None:
+        return _merge(Evidence(), intervals)
+    data = read_json(path, "evidence file")
+    if isinstance(data, dict) and "evidence" in data:  # a whole comparison.json
+        data = data["evidence"]
+    try:
+        return _merge(Evidence.from_dict(data, path), intervals)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def _merge(ev: Evidence, intervals: dict[str, Interval]) -> Evidence:
+    return Evidence({**ev.intervals, **intervals}, ev.paired)
 
 
 def read_json(path: str, what: str) -> Any:

@@ -9,9 +9,17 @@ unless what it rests on is a guess, in which case the cheaper start and a measur
     measure_first = neither is measured and a swap accuracy lies inside its option's assumed
                 range: the guess decides, so the verdict is the cheaper start of the two (by
                 set-up, then its high case) and the output prices the measurement
+    within noise  = the cheapest is measured and costlier to set up than a measured allowed
+                option, and its lower cost rests on a higher accuracy whose difference is not
+                significant (paired McNemar p >= 0.05; with no paired test, overlapping 95%
+                intervals): the verdict stays with the cheaper set-up, and the reason says how
+                many held-out rows would settle it (advisor.evidence)
+    robust        = with the verdict's measured accuracy at its interval's low end and every
+                other option's at its high end, the verdict still costs no more at the horizon
+                (None when no measured figure has an interval)
 The verdict gets a "cost" reason pointing to it, so it is never left unexplained and never
 dominated on its own numbers by an option no reason rules out (except the runner-up while
-measuring first, which the reason names).
+measuring first, or a measured option whose lead is within noise; the reason names either).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.breakeven import Economics
+from advisor.evidence import Evidence
+from advisor.noise import held_by_noise, robustness
 from advisor.rules import AUTOMATED, NAMES, RuleResult, Verdict
 
 OPTIONS: tuple[Verdict, ...] = ("human", *AUTOMATED)
@@ -36,9 +46,11 @@ class Decision:
     runner_up: Verdict | None = None
     measure_first: bool = False
     swap: dict[str, Any] = field(default_factory=dict)
+    noise: dict[str, Any] = field(default_factory=dict)  # advisor.noise: held, message, ...
+    robust: bool | None = None  # the verdict holds across the measured intervals
 
 
-def decide(econ: Economics, results: list[RuleResult]) -> Decision:
+def decide(econ: Economics, results: list[RuleResult], ev: Evidence | None = None) -> Decision:
     fired = [r for r in results if r.fired]
     excluded: dict[str, list[str]] = {o: [] for o in OPTIONS}
     for r in fired:
@@ -55,8 +67,15 @@ def decide(econ: Economics, results: list[RuleResult]) -> Decision:
     swap = swap_point(econ, cheapest, runner)
     first = bool(swap.get("inside_assumed")) and not swap.get("measured")
     rec = cheaper_start(econ, cheapest, runner) if first and runner else cheapest
-    reason = _cost_reason(econ, rec, allowed, excluded, fallback, swap, first)
-    return Decision(rec, excluded, fallback, reason, cheapest, runner, first, swap)
+    ev = ev or Evidence()
+    noise = {} if first else held_by_noise(econ, ev, rec, allowed)
+    rec = noise.get("verdict", rec)
+    robust = robustness(econ, ev, rec, allowed)
+    if robust["robust"] is not None:
+        noise = {**noise, "robust_message": robust["robust_message"]}
+    reason = _cost_reason(econ, rec, allowed, excluded, fallback, swap, first, noise)
+    return Decision(rec, excluded, fallback, reason, cheapest, runner, first, swap, noise,
+                    robust["robust"])  # fmt: skip
 
 
 def swap_point(econ: Economics, a: str, b: str | None) -> dict[str, Any]:
@@ -107,6 +126,7 @@ def _cost_reason(
     fallback: str,
     swap: Mapping[str, Any],
     first: bool,
+    noise: Mapping[str, Any],
 ) -> RuleResult:
     h = econ.horizon_months
     total, setup = econ.horizon_cost(rec).expected, econ.setup[rec].expected
@@ -127,6 +147,8 @@ def _cost_reason(
             "rests on assumed accuracy, so start with the cheaper set-up and measure first"
             + (f"; {NAMES[cheapest]} if the measurement confirms it." if cheapest != rec else ".")
         )
+    elif noise.get("held"):
+        text = f"{head}. {noise['message']}"
     elif fallback:
         text = f"{head}: {fallback}."
     elif len(allowed) == 1:

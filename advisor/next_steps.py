@@ -17,6 +17,7 @@ from advisor.answers import Answers
 from advisor.assumptions import Assumptions
 from advisor.breakeven import Economics
 from advisor.compute import training_estimate
+from core.schedule import trial_epochs
 
 TRAINED = ("classifier", "fine_tune")  # options that learn from the labels
 
@@ -25,23 +26,24 @@ def measurement(answers: Answers, a: Assumptions, econ: Economics) -> dict[str, 
     n = max(answers.labeled_examples, 1)
     base_s = a.range("measure.baseline_seconds_per_1k_examples").scale(n / 1000)
     plan = econ.plan
+    epochs = trial_epochs(n)  # the run the trainer makes with its defaults: all rows
     trial_answers = replace(answers, base_model=plan.trial_model, base_model_params_b=0.0,
-                            gpu="cpu", epochs=1, method="lora")  # fmt: skip
-    seen = min(n, int(a.value("measure.trial_examples")))
-    est = training_estimate(trial_answers, a, gpu="cpu", n_examples=seen)
+                            gpu="cpu", epochs=epochs, method="lora")  # fmt: skip
+    est = training_estimate(trial_answers, a, gpu="cpu", n_examples=n)
     minutes = est.train_hours.scale(60)
     usd = est.train_hours * a.gpu("cpu").usd_per_hour
     text = (
         f"Measure first: the cheap baselines on your {n:,} labelled examples take about "
         f"{_dur(base_s.expected)} here, at no cost; a trial fine-tune of {plan.trial_model} on "
-        f"{seen:,} examples takes about {_dur(minutes.expected * 60)} on this machine "
-        f"(${usd.expected:,.2f} of compute)."
+        f"all {n:,} ({epochs} passes, as the trainer runs it) takes about "
+        f"{_dur(minutes.expected * 60)} on this machine (${usd.expected:,.2f} of compute)."
     )
     return {
         "baseline": {"seconds": base_s.to_dict(1), "usd": 0.0},
         "trial": {
             "model": plan.trial_model,
-            "examples": seen,
+            "examples": n,
+            "epochs": epochs,
             "minutes": minutes.to_dict(1),
             "usd": usd.to_dict(4),
         },  # fmt: skip

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.accuracy import is_proxy
+from advisor.accuracy import check_measured, is_proxy
 from advisor.answers import Answers
 from advisor.assumptions import Assumptions, load_assumptions
 from advisor.breakeven import Economics, economics
 from advisor.decision import OPTIONS, Decision, decide, evidence
+from advisor.evidence import Evidence, check_interval
 from advisor.next_steps import labelling, measurement
 from advisor.references import reference_ranges
 from advisor.rules import NAMES, Context, RuleResult, Verdict, evaluate_rules
@@ -148,6 +149,8 @@ class Report:
             return ""
         if d.excluded.get(o):
             return "ruled out: " + ", ".join(x.replace("_", " ") for x in d.excluded[o])
+        if d.noise.get("held") and o == d.cheapest:
+            return d.noise["why_not"]
         if d.measure_first and o == d.cheapest:
             return (f"cheapest over {e.horizon_months} months on assumed accuracy; "
                     f"{NAMES[rec]} is the cheaper start while that is measured")  # fmt: skip
@@ -164,6 +167,7 @@ class Report:
             "recommendation": rec,
             "options": self.options(),
             "measure_first": d.measure_first,
+            "robust": d.robust,  # the verdict holds across the measured 95% intervals
             "break_even_months": _round(self.break_even_months),
             "budget": self.budget(),
             "reasons": [r.to_dict() for r in self.reasons],
@@ -178,6 +182,7 @@ class Report:
             ),  # fmt: skip
             "plan": e.plan.to_dict(),
             "evidence": self.evidence,
+            "noise": d.noise,  # advisor.noise: a measured lead within noise, the intervals
             "fallback": d.fallback,
             "reasons_for": [r.rule for r in groups["for"]],
             "reasons_against": [r.rule for r in groups["against"]],
@@ -214,6 +219,7 @@ def estimate(
     measured_accuracy: Mapping[str, float] | None = None,
     measured_by: Mapping[str, str] | None = None,
     gain_per_doubling: float | None = None,
+    measured_evidence: Evidence | Mapping[str, Any] | None = None,
 ) -> Report:
     """Run the advisor. `answers` may be a dict (validated like the CLI's JSON file).
 
@@ -222,7 +228,9 @@ def estimate(
     recomputed, and `evidence` says whether it changed. measured_by: what measured each, e.g.
     {"rag": "proxy: kNN retrieval stands in for an LLM RAG"}, named in the evidence sentence
     ("proxy" marks a stand-in). gain_per_doubling: the baseline's learning curve, for pricing
-    more labels. Raises ValueError naming the key.
+    more labels. measured_evidence: the intervals and paired tests behind the measured figures
+    (advisor.evidence; a lead within noise keeps the cheaper set-up). Raises ValueError naming
+    the key.
     """
     if not isinstance(answers, Answers):
         answers = Answers.from_dict(answers)
@@ -230,7 +238,8 @@ def estimate(
     measured = dict(measured_accuracy or {})
     if gain_per_doubling is not None and not 0 <= gain_per_doubling <= 1:
         raise ValueError(f"gain_per_doubling: must be a fraction 0-1 (got {gain_per_doubling!r})")
-    econ, results, decision = _decide(answers, a, measured, measured_by)
+    ev = _evidence(measured_evidence, measured)
+    econ, results, decision = _decide(answers, a, measured, measured_by, ev)
     assumed = decision.recommendation
     if measured:
         assumed = _decide(answers, a, {}, None)[2].recommendation
@@ -247,11 +256,24 @@ def estimate(
 
 
 def _decide(
-    answers: Answers, a: Assumptions, measured: dict[str, float], by: Mapping[str, str] | None
+    answers: Answers,
+    a: Assumptions,
+    measured: dict[str, float],
+    by: Mapping[str, str] | None,
+    ev: Evidence | None = None,
 ) -> tuple[Economics, list[RuleResult], Decision]:
     econ = economics(answers, a, measured, by)
     results = evaluate_rules(Context(answers, a, econ, measured))
-    return econ, results, decide(econ, results)
+    return econ, results, decide(econ, results, ev)
+
+
+def _evidence(raw: Evidence | Mapping[str, Any] | None, measured: Mapping[str, float]) -> Evidence:
+    """Validated evidence about the measured options only, each interval holding its point."""
+    check_measured(measured)
+    ev = (raw if isinstance(raw, Evidence) else Evidence.from_dict(raw)).only(set(measured))
+    for o, interval in ev.intervals.items():
+        check_interval(o, measured[o], interval)
+    return ev
 
 
 def _swap_message(e: Economics, d: Decision) -> str:

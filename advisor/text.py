@@ -178,6 +178,8 @@ def option_rows(report: Mapping[str, Any]) -> list[list[str]]:
         status = "recommended" if o == rec else (
             "ruled out: " + ", ".join(x.replace("_", " ") for x in m["ruled_out_by"])
             if m["ruled_out_by"] else
+            "cheapest within noise: measure more rows"
+            if m.get("why_not", "").startswith("cheapest within noise") else
             "cheapest on a guess: measure first" if m.get("why_not", "").startswith("cheapest")
             else "")  # fmt: skip
         rows.append([OPTION_NAMES[o], shown, usd(m["setup_usd"]["expected"]),
@@ -218,12 +220,24 @@ def headline_lines(d: Mapping[str, Any]) -> list[str]:
         lines.append(f"Where the verdict would change: {d['swap']['message']}.")
     if d.get("evidence", {}).get("message"):
         lines.append(f"Evidence: {d['evidence']['message']}")
+    if evidence_line(d):
+        lines.append(evidence_line(d))
     if d.get("fallback"):
         lines.append(f"Note: {d['fallback']}.")
     lines.append(budget_line(d["budget"]))
     if d.get("labelling"):
         lines.append(d["labelling"]["message"])
     return lines
+
+
+def evidence_line(d: Mapping[str, Any]) -> str:
+    """One line on what the measured differences can bear: a lead within noise (the verdict
+    kept the cheaper set-up; how many rows would settle it) or a significant one, then whether
+    the verdict holds across the 95% intervals. '' when nothing measured has an interval."""
+    noise = d.get("noise") or {}
+    parts = [noise.get("message", ""), noise.get("robust_message", "")]
+    text = " ".join(p for p in parts if p)
+    return f"Noise check: {text}" if text else ""
 
 
 def recommendation_line(d: Mapping[str, Any]) -> str:

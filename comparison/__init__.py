@@ -4,7 +4,10 @@ intervals, McNemar's paired test, cost per 1,000 predictions, the trial's predic
 actual cost, and the advisor's verdict recomputed from the measured accuracy: the best cheap
 baseline measures the `classifier` option itself, kNN stands in for `rag` as a proxy (generation:
 the RAG baseline is RAG's proxy), the trial measures `fine_tune`; the baseline's learning curve
-prices more labels.
+prices more labels. Each figure goes with its evidence (comparison/evidence.py: its 95% interval,
+and McNemar's paired test of every two options scored on the same rows), so a trial whose lead is
+within noise does not flip the verdict to a costlier set-up; `project_report` gives every page the
+same verdict from the project's files.
 
 Pure Python apart from core.metrics (numpy/scipy); no streamlit. The decision memo's text lives
 in advisor/memo.py.

@@ -11,6 +11,7 @@ from typing import Any
 
 from advisor import Answers, Assumptions, estimate
 from advisor.text import IN_TEXT
+from comparison.evidence import holding, option_evidence, option_systems
 from core.metrics import mcnemar, normalize_answer
 
 ALPHA = 0.05
@@ -80,6 +81,7 @@ class Comparison:
     report: dict[str, Any]  # advisor report with the measured accuracy
     assumed_report: dict[str, Any] = field(repr=False, default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)  # advisor.evidence, per option
 
     @property
     def conclusion(self) -> str:
@@ -258,26 +260,19 @@ def build(
     keys = tuple(k for k in kind.baselines if k in baseline and k in cols)
     if not keys:
         raise ValueError(f"baseline results hold none of {', '.join(kind.baselines)}")
-    warnings = []
-    if final.get("split_id") and final["split_id"] != baseline.get("split_id"):
-        warnings.append(
-            f"the run used split {final['split_id']} but the baseline split "
-            f"{baseline.get('split_id')}: the scores are not on the same items"
-        )
     base_price = device_price(assumptions, answers, baseline.get("device"))
     ft_price = device_price(assumptions, answers, final.get("device"))
     systems = [_system(kind, k, baseline[k], baseline, base_price) for k in keys]
     systems.append(_system(kind, "fine_tune", final, final, ft_price))
     ids, correct = joined_correctness(kind, keys, baseline_csv, run_csv)
-    if len(ids) != baseline.get("n_test", len(ids)):
-        warnings.append(
-            f"only {len(ids)} of {baseline.get('n_test')} held-out items were scored by both"
-        )
     best = best_baseline(baseline, keys, kind.metric)
     measured = {**baseline_measured(baseline, best, task), "fine_tune": float(final[kind.metric])}
     by = measured_by(baseline, best, task)
     gain = learning_gain(baseline)
-    report = estimate(answers, assumptions, measured, by, gain).to_dict()
+    blocks = {**{k: baseline[k] for k in keys}, "fine_tune": final}
+    ev = holding(option_evidence(option_systems(task, best, keys), blocks, kind.metric, correct),
+                 measured)  # fmt: skip
+    report = estimate(answers, assumptions, measured, by, gain, ev).to_dict()
     return Comparison(
         task=task,
         metric_labels=list(kind.labels),
@@ -292,8 +287,22 @@ def build(
         measured_accuracy=measured,
         report=report,
         assumed_report=estimate(answers, assumptions, gain_per_doubling=gain).to_dict(),
-        warnings=warnings,
+        warnings=_warnings(baseline, final, len(ids)),
+        evidence=ev.to_dict(),
     )
+
+
+def _warnings(baseline: Mapping[str, Any], final: Mapping[str, Any], n_ids: int) -> list[str]:
+    """Where the two pipelines did not score the same items."""
+    out = []
+    if final.get("split_id") and final["split_id"] != baseline.get("split_id"):
+        out.append(
+            f"the run used split {final['split_id']} but the baseline split "
+            f"{baseline.get('split_id')}: the scores are not on the same items"
+        )
+    if n_ids != baseline.get("n_test", n_ids):
+        out.append(f"only {n_ids} of {baseline.get('n_test')} held-out items were scored by both")
+    return out
 
 
 def _ci_text(v: float | None, ci: list[float] | None) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from advisor import Answers, Assumptions, load_assumptions
 from advisor.jsonio import read
 from comparison.build import KINDS, best_baseline, learning_gain, measured_by
+from comparison.evidence import baseline_evidence, holding, option_systems, saved_evidence
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,38 @@ def measured_gain(root: str | Path, split_id: str) -> float | None:
 
 def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float], dict[str, str]]:
     """(`measured_accuracy`, what measured each figure, for the advisor's `measured_by`)."""
+    out, by, _ = measured_with_evidence(root, split_id)
+    return out, by
+
+
+def project_report(
+    root: str | Path, split_id: str, answers: Answers, assumptions: Assumptions
+) -> dict[str, Any]:
+    """The advisor's report with everything the project measured on its split (figures, what
+    measured them, their intervals and paired tests, the learning curve): the one verdict every
+    page, the Compare page's saved comparison and the memo give."""
+    from advisor import estimate
+
+    accuracy, by, evidence = measured_with_evidence(root, split_id)
+    gain = measured_gain(root, split_id)
+    return estimate(answers, assumptions, accuracy, by, gain, evidence).to_dict()
+
+
+def measured_with_evidence(
+    root: str | Path, split_id: str
+) -> tuple[dict[str, float], dict[str, str], dict[str, Any]]:
+    """`measured_evidence` and the evidence behind the figures (advisor.evidence): the last
+    comparison's on this split where its figures still match, else the baseline's intervals."""
     root, out, by = Path(root), {}, {}
     if not split_id:
-        return out, by
+        return out, by, {}
     try:
         base = _optional(root / "results" / f"baseline-{split_id}" / "results.json", "baseline")
         comp = _optional(root / "comparison.json", "comparison")
     except ValueError:
-        return out, by
+        return out, by, {}
+    systems: dict[str, str] = {}
+    evidence: dict[str, Any] = {}
     if isinstance(base, dict):
         task = "generation" if base.get("task") == "generation" else "classification"
         kind = KINDS[task]
@@ -131,11 +156,14 @@ def measured_evidence(root: str | Path, split_id: str) -> tuple[dict[str, float]
         if task == "classification" and _fraction(knn):
             out["rag"] = float(knn)
         by = {k: v for k, v in named.items() if k in out}
+        systems = {o: k for o, k in option_systems(task, method, keys).items() if o in out}
+        evidence = holding(baseline_evidence(base, systems, kind.metric), out).to_dict()
     if isinstance(comp, dict) and comp.get("split_id") == split_id:
         ft = (comp.get("measured_accuracy") or {}).get("fine_tune")
         if _fraction(ft):
             out["fine_tune"] = float(ft)
-    return out, by
+    saved = saved_evidence(comp, split_id, out)
+    return out, by, saved if saved is not None else evidence
 
 
 def _score(base: dict, method: str, metric: str) -> Any:

@@ -233,22 +233,6 @@ def detect_columns(table: Table) -> tuple[str | None, str | None]:
     return text, label
 
 
-def prediction_text_column(table: Table, own: str | None, text_col: str | None) -> str:
-    """The column a model predicts on: the one asked for, else the model's own text column when
-    the file has it, else the detected one; DataError naming the columns otherwise."""
-    col = text_col or (own if own in table.frame.columns else None)
-    if col is None:
-        col, _ = detect_columns(table)
-        if col is None:
-            raise DataError(f"{table.path.name}: cannot tell the text column; use --text-col")
-    if col not in table.frame.columns:
-        raise DataError(
-            f"{table.path.name}: no column '{col}' (columns: {', '.join(table.frame.columns)}); "
-            "use --text-col"
-        )
-    return col
-
-
 def resolve_columns(table: Table, text_col: str | None, label_col: str | None) -> tuple[str, str]:
     """The user's choice, else the detected column; DataError naming what exists otherwise."""
     guess_text, guess_label = detect_columns(table)
@@ -382,19 +366,3 @@ def _nested_warning(table: Table) -> list[str]:
         f"{table.path.name}: column(s) {cols} hold nested values (objects or lists); they are "
         "not used for training or scoring."
     ]
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A cell for a CSV a user may open in a spreadsheet: text that would start a formula
-    (`=HYPERLINK(...)`, `+`, `-`, `@`, tab, CR) gets a leading apostrophe; numbers such as -1
-    stay as they are, and so does everything that is not a string."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_START):
-        return value
-    try:
-        float(value)
-        return value
-    except ValueError:
-        return "'" + value

@@ -3,7 +3,9 @@ McNemar test, latency and cost per 1,000 predictions, trial cost predicted vs ac
 verdict recomputed from the measured accuracy (comparison package): the best cheap baseline is the
 small classifier option, kNN stands in for RAG as a proxy. Every option with its measured or
 assumed accuracy and cost, the swap point, "measure first", and the decision memo (advisor.memo)
-to download; the comparison is saved as comparison.json for `python -m advisor memo --project`."""
+to download; the comparison is saved as comparison.json for `python -m advisor memo --project`.
+One line says whether the measured lead is within noise (then the verdict keeps the cheaper
+set-up) and whether the verdict holds across the 95% intervals (advisor.noise)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import streamlit as st
 
 import comparison
 from advisor import memo
-from advisor.text import OPTION_NAMES, usd
+from advisor.text import OPTION_NAMES, evidence_line, usd
 from ui import charts, nav, state, training
 from ui.safe import plain
 from ui.verdict import (
@@ -78,6 +80,8 @@ except OSError as exc:  # the page still shows it; only the CLI memo misses the 
 show_headline(report)  # the verdict first; an override banner follows it
 training.show_override_banner(config)
 st.markdown(f"**{plain(comp['conclusion'])}**")
+if evidence_line(report):  # a lead within noise, and whether the verdict holds across the CIs
+    st.markdown(plain(evidence_line(report)))
 for warning in comp["warnings"]:
     st.warning(plain(warning))
 st.subheader("Every option, with what was measured")

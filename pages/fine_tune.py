@@ -88,6 +88,7 @@ prediction = (
 if config is not None:
     launch.show_prediction(prediction)
 jobs = training.manager(str(project.runs_dir))
+training.show_registry_notes(jobs)
 launched = launch.launch_button(
     allowed and config is not None and cluster_ok, training.active_run(jobs)
 )

@@ -40,6 +40,7 @@ nav.require_app()
 st.title("Runs")
 project = state.current_project()
 jobs = training.manager(str(project.runs_dir))
+training.show_registry_notes(jobs)
 
 runs = jobs.list_runs()
 st.subheader("Fine-tune runs")

@@ -28,12 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from core.data import (
-    DataError,
-    load_table,
-    prediction_text_column,
-    spreadsheet_safe,
-)
+from core.data import DataError, load_table
+from core.predictions import csv_text, with_predictions  # csv_text: the app imports it here
 from rag_baseline.classic import TOKENS, TfidfFeatures
 from rag_baseline.classify import KNN_TEMPERATURE
 from rag_baseline.deploy_card import model_card
@@ -298,24 +294,7 @@ def _check(m: SmallClassifier) -> str | None:
 def predict_table(model: Any, path: str | Path, text_col: str | None = None) -> Any:
     """Every row and column of the file as it came, with `pred` (and `confidence`) added; works
     for any model with `.meta["text_col"]` and `.predict(texts)` (the trial model's too)."""
-    table = load_table(path)
-    col = prediction_text_column(
-        table, (getattr(model, "meta", None) or {}).get("text_col"), text_col
-    )
-    answers = model.predict([str(t).strip() for t in table.frame[col]])
-    frame = table.frame.copy()
-    name = "pred" if "pred" not in frame.columns else "pred_model"
-    frame[name] = [a.label for a in answers]
-    if answers and answers[0].confidence is not None:
-        frame["confidence" if "confidence" not in frame.columns else "confidence_model"] = [
-            a.confidence for a in answers
-        ]
-    return frame
-
-
-def csv_text(frame: Any) -> str:
-    """The frame as CSV, every cell spreadsheet-safe (no formulas when opened in Excel)."""
-    return frame.map(spreadsheet_safe).to_csv(index=False)
+    return with_predictions(model, load_table(path), text_col)
 
 
 def export_zip(folder: str | Path) -> bytes:

@@ -22,8 +22,8 @@ import numpy as np
 
 from core.budget import check_dataset_labels
 from core.cpu import idle_cores_now
-from core.data import spreadsheet_safe
 from core.metrics import generation_metrics
+from core.predictions import spreadsheet_safe
 from core.split import Dataset, prepare_dataset
 from rag_baseline.classification import classic_job, run_classification
 from rag_baseline.config import DEFAULT_GENERATION_K, EvalConfig

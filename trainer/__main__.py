@@ -17,7 +17,7 @@ Background jobs and runs:
     python -m trainer resume RUN                            # from the last checkpoint
     python -m trainer list --json
     python -m trainer predict --run RUN --input new.csv --text-col text --out preds.csv
-                                                   # id,text,pred,confidence
+                                                   # your columns + pred,confidence
     python -m trainer export --run RUN --out my-model [--merged]   # safetensors + model card
 
 Every flag and its meaning: `python -m trainer train --help`. Bad input exits with status 2 and

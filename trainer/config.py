@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from core.schedule import BATCH_SIZE
 from core.spec import DEFAULT_SPLIT_DIR, MAX_FILE_MB, MAX_TEXT_CHARS, DataSpec
 
 Task = Literal["auto", "classification", "generation"]
@@ -70,7 +71,9 @@ class TrainConfig:
         "epochs",
     )
     max_steps: int | None = _f(None, "stop after this many optimizer steps (overrides epochs)")
-    batch_size: int = _f(32, "examples per optimizer step (per process under DDP)", "examples")
+    batch_size: int = _f(
+        BATCH_SIZE, "examples per optimizer step (per process under DDP)", "examples"
+    )
     lr: float = _f(2e-3, "learning rate of the adapters (or all weights with method=full)")
     head_lr: float = _f(3e-3, "learning rate of the classification head")
     weight_decay: float = _f(0.01, "AdamW weight decay")

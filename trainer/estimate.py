@@ -4,13 +4,13 @@ Time model:
     FLOPs = k x N x T          k = 4 for LoRA/QLoRA (forward + input gradients), 6 for full,
                                2 for forward-only passes (linear-probe features, evaluation);
                                N = non-embedding parameters, T = padded tokens actually processed
-    time  = FLOPs / F + steps x overhead_s      (+ on a measured prediction, trainer/session.py:
-            a kernel-building cost per padded width not met in calibration, and the warm start
-            timed on its own; with a (low, high) range for a busy machine: `spread_range`)
-F (effective FLOP/s) comes, best first, from: a measurement on this machine (the worker times a
-few real training steps before the first optimizer step), a calibration file written by the last
-completed run on this device (`runs/calibration.json`), or the defaults below. On a GPU,
-F = peak FLOP/s x MFU.
+    time  = FLOPs / F + steps x overhead_s      (the prior, before anything ran)
+The measured prediction (trainer/calibration.py) times whole steps at a spread of widths and
+prices each planned step by `fit_step_time`, plus a kernel-building cost per padded width
+not met in calibration and the warm start timed on its own; with a (low, high) range for a busy
+machine: `spread_range`.
+The prior's F (effective FLOP/s) comes from a calibration file written by the last completed run
+on this device (`runs/calibration.json`), or the defaults below. On a GPU, F = peak FLOP/s x MFU.
 
 The CPU defaults were measured with all-MiniLM-L6-v2 + LoRA (all linear layers), one thread, on
 the development machine (AMD EPYC, AVX-512 BF16, no AMX): a full banking77 run (626 steps plus
@@ -21,6 +21,8 @@ scale at about 0.85 each.
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,7 @@ class TimeEstimate:
     source: str  # "measured" | "calibration file" | "default"
     range_s: tuple[float, float] | None = None  # (low, high) from the spread of measured rates
     parts: dict[str, float] = field(default_factory=dict)  # seconds by part (steps, shapes...)
+    step_time: StepTime | None = None  # measured: the line each step is priced by (ETA too)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -165,6 +168,41 @@ def predict_time(
         overhead_s = GPU_STEP_OVERHEAD_S if device == "cuda" else CPU_STEP_OVERHEAD_S
     seconds = flops / flops_per_s + steps * overhead_s
     return TimeEstimate(seconds, flops, tokens, steps, flops_per_s, source)
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Seconds of a step as fixed + per_token x padded tokens, fitted to timed steps."""
+
+    fixed_s: float
+    per_token_s: float
+
+    def __call__(self, tokens: float) -> float:
+        return self.fixed_s + self.per_token_s * tokens
+
+
+def fit_step_time(samples: Sequence[tuple[float, float]]) -> StepTime:
+    """Theil-Sen fit of seconds against tokens over timed (tokens, seconds) samples: the median
+    of the pairwise slopes (pairs of equal tokens skipped), then the median intercept, so one
+    pass slowed by another process does not bend the line (least squares would). Both terms
+    are kept >= 0; samples of one size give a proportional model. Measured on MiniLM (2-core
+    AMX CPU, batch 32): affine within 3% from width 7 to 45; the widest batches (81) run ~30%
+    above the line, one step in 50."""
+    if not samples:
+        raise ValueError("fit_step_time: no timed samples")
+    slopes = [
+        (y1 - y0) / (x1 - x0)
+        for i, (x0, y0) in enumerate(samples)
+        for x1, y1 in samples[i + 1 :]
+        if x1 != x0
+    ]
+    if not slopes:
+        return StepTime(0.0, statistics.median(y / max(x, 1) for x, y in samples))
+    slope = max(statistics.median(slopes), 0.0)
+    fixed = statistics.median(y - slope * x for x, y in samples)
+    if fixed < 0:  # a line through the origin: the slope of the median rate instead
+        return StepTime(0.0, statistics.median(y / max(x, 1) for x, y in samples))
+    return StepTime(fixed, slope)
 
 
 def measured_flops_per_s(
@@ -304,6 +342,30 @@ def save_calibration(runs_dir: str | Path, key: str, entry: dict[str, Any]) -> N
         data = {}
     data[key] = entry
     write_json_atomic(path, data)
+
+
+# Steps in a run take longer than the same steps timed in calibration: glibc's allocator
+# fragments as batch shapes change (the same step slows by ~10% over a minute; with jemalloc
+# it does not), and evaluations and checkpoints between steps evict caches. Measured on the
+# 2-core Xeon: 0.94-1.12x (docs/benchmarks.md). Each completed, undisturbed run records its
+# own ratio; the next prediction on the device applies the running mean, within these bounds.
+STEPS_FACTOR_BOUNDS = (0.7, 1.5)
+
+
+def steps_factor(calibration: dict[str, Any] | None) -> float:
+    """The in-run factor learned by earlier runs on this device (1.0 before any)."""
+    lo, hi = STEPS_FACTOR_BOUNDS
+    try:
+        f = float((calibration or {}).get("steps_factor", 1.0))
+    except (TypeError, ValueError):  # calibration.json is input too
+        return 1.0
+    return min(max(f, lo), hi) if f == f else 1.0
+
+
+def learn_steps_factor(previous: float, observed: float, weight: float = 0.5) -> float:
+    """The running mean kept for the next run: half the old factor, half this run's."""
+    lo, hi = STEPS_FACTOR_BOUNDS
+    return round(min(max((1 - weight) * previous + weight * observed, lo), hi), 4)
 
 
 # Seconds from the trainer's first status to the end of its calibration (data, tokenizer,

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from core.data import spreadsheet_safe
 from core.metrics import classification_metrics, generation_metrics
+from core.predictions import spreadsheet_safe
 from trainer.runfolder import META_FILE, RunFolder
 from trainer.session import Session
 from trainer.tasks import IGNORE, autocast_ctx, classify, generate_answers

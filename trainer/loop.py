@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from core.cpu import idle_cores
+from core.schedule import auto_epochs
 from trainer.batching import epoch_batches, padded_tokens
 from trainer.config import TrainConfig
 
-AUTO_STEPS, MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 250, 2, 10
 log = logging.getLogger("trainer")
 
 
@@ -74,14 +74,6 @@ class Plan:
 
     def remaining_tokens(self, step: int) -> int:
         return sum(self.tokens_per_step[step:])
-
-
-def auto_epochs(steps_per_epoch: int) -> float:
-    """Small data sets need more passes: about AUTO_STEPS optimizer steps, 2 to 10 epochs
-    (measured on banking77: 10 epochs at 10 examples per class, 2 on the full set)."""
-    return float(
-        min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch)))
-    )
 
 
 def make_plan(cfg: TrainConfig, lengths: list[int], rank: int = 0, world: int = 1) -> Plan:
@@ -267,6 +259,7 @@ class Loop:
     recent: deque = field(default_factory=lambda: deque(maxlen=20))  # (seconds, samples, tokens)
     governor: ThreadGovernor | None = None  # CPU, auto threads: re-chosen when the rate drops
     shapes_seen: set = field(default_factory=set)  # (threads, rows, width) the governor has seen
+    step_time: Callable[[float], float] | None = None  # tokens -> seconds (calibration)
 
     def step(self, batch: dict[str, torch.Tensor]) -> float:
         with torch.autocast(
@@ -366,7 +359,7 @@ class Loop:
         secs = sum(r[0] for r in self.recent) or 1e-9
         samples_s = sum(r[1] for r in self.recent) / secs
         tokens_s = sum(r[2] for r in self.recent) / secs
-        remaining = self.plan.remaining_tokens(state.step) * self.world
+        eta = self._eta(state.step, secs, tokens_s)
         return {
             "step": state.step,
             "epoch": round(self._epoch_float(state), 3),
@@ -375,8 +368,21 @@ class Loop:
             "head_lr": self.optimizer.param_groups[-1]["lr"],
             "samples_per_s": round(samples_s, 2),
             "tokens_per_s": round(tokens_s, 1),
-            "eta_s": round(remaining / tokens_s, 1) if tokens_s > 0 else None,
+            "eta_s": round(eta, 1) if eta is not None else None,
             "train_s": round(state.train_s, 2),
             "total_steps": self.plan.total_steps,
             "threads": torch.get_num_threads() if self.device == "cpu" else None,
         }
+
+    def _eta(self, step: int, secs: float, tokens_s: float) -> float | None:
+        """Seconds left. With the calibration's step-time line: the remaining steps priced by
+        it, scaled by how the recent steps ran against it (a step's fixed cost makes time per
+        token differ between narrow and wide batches, so tokens / recent tokens/s is off by
+        the width mix of the recent window). Without: remaining tokens / recent tokens/s."""
+        if self.step_time is not None and self.recent:
+            expected = sum(self.step_time(r[2] / self.world) for r in self.recent)
+            left = sum(self.step_time(t) for t in self.plan.tokens_per_step[step:])
+            return left * secs / max(expected, 1e-9)
+        if tokens_s <= 0:
+            return None
+        return self.plan.remaining_tokens(step) * self.world / tokens_s

@@ -3,8 +3,9 @@
 From a terminal (see trainer/__main__.py):
     python -m trainer predict --run RUN --input new.csv [--text-col text] [--out preds.csv]
 
-writes `id,text,pred,confidence` (classification: the softmax probability of the predicted label)
-or `id,text,pred` (generation). From Python (the app's Model page):
+writes every row and column of the input with `pred` and `confidence` (classification: the
+softmax probability of the predicted label; generation: `pred` only) added, as the app's batch
+prediction and `python -m rag_baseline.deploy predict` do. From Python (the app's Model page):
 
     p = load_predictor(Path("runs/RUN"))
     p.predict(["my printer is on fire"])      # [Prediction(label=..., confidence=0.93, ...)]
@@ -13,7 +14,6 @@ or `id,text,pred` (generation). From Python (the app's Model page):
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import warnings
@@ -24,12 +24,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from core.data import (
-    load_table,
-    prediction_text_column,
-    spreadsheet_safe,
-)
+from core.data import load_table
 from core.models import check_model_folder
+from core.predictions import csv_text, prediction_text_column, with_predictions
 from trainer.config import InputError
 from trainer.distributed import amp_dtype, resolve_device, resolve_precision
 from trainer.finalize import META_FILE
@@ -203,41 +200,19 @@ def predict_texts(run_dir: Path, texts: list[str], device: str = "auto") -> list
     return [p.label for p in load_predictor(Path(run_dir), device).predict(texts)]
 
 
-def predict_rows(
-    predictor: Predictor, input_path: str | Path, text_col: str | None = None
-) -> list[dict[str, Any]]:
-    """One row per input line: id, text, pred (+ confidence for classification)."""
-    table = load_table(input_path)
-    col = prediction_text_column(table, predictor.meta.get("text_col"), text_col)
-    texts = [str(t).strip() for t in table.frame[col]]
-    preds = predictor.predict(texts)
-    rows = []
-    for i, (t, p) in enumerate(zip(texts, preds)):
-        row: dict[str, Any] = {"id": f"r{i}", "text": t, "pred": p.label}
-        if p.confidence is not None:
-            row["confidence"] = p.confidence
-        rows.append(row)
-    return rows
-
-
-def write_rows(rows: list[dict[str, Any]], fh) -> None:
-    if not rows:
-        return
-    w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
-
-
 def predict_file(
     run_dir: Path, input_path: str, text_col: str | None, out: str | None, device: str = "auto"
 ) -> int:
-    """Write id,text,pred[,confidence] rows (CSV) to `out` or stdout; returns the row count."""
+    """Write the input's rows with every one of its columns, `pred` (and `confidence`) added, as
+    CSV to `out` or stdout (the same rules as the app and rag_baseline.deploy); returns the row
+    count."""
     meta = read_meta(Path(run_dir))  # clear errors before the slow model load
-    prediction_text_column(load_table(input_path), meta.get("text_col"), text_col)
-    rows = predict_rows(load_predictor(Path(run_dir), device), input_path, text_col)
+    table = load_table(input_path)
+    prediction_text_column(table, meta.get("text_col"), text_col)
+    frame = with_predictions(load_predictor(Path(run_dir), device), table, text_col)
+    text = csv_text(frame)
     if out:
-        with open(out, "w", newline="") as fh:
-            write_rows(rows, fh)
+        Path(out).write_text(text, encoding="utf-8")
     else:
-        write_rows(rows, sys.stdout)
-    return len(rows)
+        sys.stdout.write(text)
+    return len(frame)

@@ -117,9 +117,9 @@ def _estimate_parts(
 ) -> tuple[dict[str, float], int]:
     """(seconds by part, optimizer steps), from trainer.estimate's FLOP model and this
     machine's FLOP/s (the calibration file of an earlier run here, else the defaults)."""
+    from core.schedule import auto_epochs
     from trainer import estimate as est
     from trainer.distributed import resolve_device, resolve_precision
-    from trainer.loop import auto_epochs
 
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)

@@ -169,7 +169,27 @@ def _save_calibration(ctx, s: Session, state: LoopState) -> None:
         s.size, tokens, s.plan.total_steps, s.plan.mean_seq, ctx.cfg.method, state.train_s
     )
     entry = {"flops_per_s": round(flops_s), "run_id": ctx.cfg.run_id, "time": time.time()}
-    est.save_calibration(ctx.cfg.runs_dir, ctx.info["calibration_key"], entry)
+    key = ctx.info["calibration_key"]
+    factor = est.steps_factor(est.load_calibration(ctx.cfg.runs_dir, key))
+    observed = _observed_steps_factor(ctx, state)
+    if observed is not None:  # else keep what earlier runs learned
+        factor = est.learn_steps_factor(factor, observed)
+    entry["steps_factor"] = factor
+    est.save_calibration(ctx.cfg.runs_dir, key, entry)
+
+
+def _observed_steps_factor(ctx, state: LoopState) -> float | None:
+    """Seconds the steps took over the seconds calibration gave them (before any learned
+    factor); None for a run the thread governor re-chose threads in (another process
+    disturbed it, so it says nothing about this machine's steady state)."""
+    parts = ctx.info["measured"].get("parts") or {}
+    used = parts.get("steps_factor") or 1.0
+    predicted = parts.get("steps", 0.0) / used
+    warm = (ctx.info.get("warm_start") or {}).get("total_s", 0.0)
+    steps_s = state.train_s - warm - parts.get("new_widths", 0.0)
+    if state.thread_changes or predicted <= 0 or steps_s <= 0:
+        return None
+    return steps_s / predicted
 
 
 def _summary(ctx, final: dict[str, Any]) -> dict[str, Any]:

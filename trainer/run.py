@@ -24,6 +24,7 @@ from core.data import DataError
 from core.models import ModelNotFoundError
 from trainer import estimate as est
 from trainer import procs
+from trainer.calibration import calibrate, estimate_status, prior_estimate
 from trainer.checkpoint import (
     StorageError,
     UnsafeCheckpointError,
@@ -56,14 +57,7 @@ from trainer.runguard import (
     record_data,
     remove_temporaries,
 )
-from trainer.session import (
-    Session,
-    build_session,
-    calibrate,
-    estimate_status,
-    load_data,
-    prior_estimate,
-)
+from trainer.session import Session, build_session, load_data
 
 BAD_INPUT = (DataError, ModelNotFoundError, InputError, UnsafeCheckpointError)
 log = logging.getLogger("trainer")
@@ -192,9 +186,10 @@ def _execute(ctx: Ctx) -> dict[str, Any]:
 
 def _estimate(ctx: Ctx, s: Session) -> None:
     key = est.calibration_key(ctx.device, ctx.precision, s.base_model, ctx.threads)
-    prior = prior_estimate(s, ctx.threads, est.load_calibration(ctx.cfg.runs_dir, key))
+    calibration = est.load_calibration(ctx.cfg.runs_dir, key)
+    prior = prior_estimate(s, ctx.threads, calibration)
     options = (ctx.threads, 1) if _tune_threads(ctx) else (0,)
-    measured, chosen = calibrate(s, options)
+    measured, chosen = calibrate(s, options, est.steps_factor(calibration))
     ctx.threads = chosen or ctx.threads
     mem = est.estimate_memory_bytes(
         s.size,
@@ -309,7 +304,9 @@ def _train_loop(ctx: Ctx, s: Session, state: LoopState) -> LoopState:
         checkpoint=lambda st: save_checkpoint(run, s.model, s.optimizer, s.scheduler, st),
         should_stop=lambda: any_rank(ctx.dist, ctx.stop(), ctx.device),
     )
-    state = s.loop(hooks, ctx.dist.rank, ctx.dist.world).run(state)
+    line = (ctx.info.get("measured") or {}).get("step_time")
+    step_time = est.StepTime(**line) if line else None
+    state = s.loop(hooks, ctx.dist.rank, ctx.dist.world, step_time).run(state)
     save_checkpoint(run, s.model, s.optimizer, s.scheduler, state)
     return state
 

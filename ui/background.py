@@ -13,6 +13,7 @@ holds a download open (Streamlit's own stop waits for every open response).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -25,6 +26,8 @@ Work = Callable[[Progress], Any]
 
 log = logging.getLogger(__name__)
 CANCELLED = "cancelled: nothing was saved; start it again when you are ready"
+# How long the interpreter's exit waits for running jobs to stop (see JobRunner.stop_all).
+STOP_AT_EXIT_S = 60.0
 
 
 class Cancelled(Exception):  # noqa: N818 - the job's outcome, not a failure
@@ -69,7 +72,9 @@ class JobRunner:
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
+        self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        atexit.register(self.stop_all)
 
     def get(self, key: str) -> Job | None:
         with self._lock:
@@ -83,8 +88,24 @@ class JobRunner:
                 return job
             job = Job(key)
             self._jobs[key] = job
-        threading.Thread(target=self._run, args=(job, work), daemon=True, name=key).start()
+            thread = threading.Thread(target=self._run, args=(job, work), daemon=True, name=key)
+            self._threads[key] = thread
+        thread.start()
         return job
+
+    def stop_all(self, timeout_s: float = STOP_AT_EXIT_S) -> bool:
+        """Cancel every running job and wait for its thread, `timeout_s` in all; True when none
+        is left running. Runs at interpreter exit: a daemon thread still inside torch's or
+        OpenMP's thread pool when the interpreter finalizes aborts the whole process
+        ("terminate called without an active exception", exit status 134)."""
+        with self._lock:
+            running = [(self._jobs[k], t) for k, t in self._threads.items() if t.is_alive()]
+        for job, _ in running:
+            job.cancel()
+        deadline = time.monotonic() + timeout_s
+        for _, thread in running:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for _, t in running)
 
     @staticmethod
     def _run(job: Job, work: Work) -> None:

@@ -42,6 +42,14 @@ def manager(runs_dir: str) -> Any:
     return jobs
 
 
+def show_registry_notes(jobs: Any) -> None:
+    """What the job registry has to tell (its file was damaged, set aside and rebuilt from the
+    run folders) as one warning line; nothing when all is well."""
+    notes = list(dict.fromkeys(jobs.notes))  # the same line twice is said once
+    if notes:
+        st.warning(plain(" ".join(notes)), icon=":material/warning:")
+
+
 def active_run(jobs: Any) -> str | None:
     """The id of a queued or running run of this project, None when the device is free."""
     return next((r["run_id"] for r in jobs.list_runs() if r.get("state") in ACTIVE), None)

@@ -40,17 +40,15 @@ def measured() -> dict[str, float]:
 def current_report() -> dict[str, Any]:
     """The advisor's report for the current project, with its measured accuracy (the small
     classifier and kNN as RAG's proxy from the baseline, the trial from the last comparison)
-    and the baseline's learning curve: the one verdict every page shows."""
-    from advisor import estimate
-    from comparison.project import measured_evidence, measured_gain
+    and the baseline's learning curve, with the intervals and paired tests behind them: the one
+    verdict every page shows."""
+    from comparison.project import project_report
     from ui import state
 
     s = state.get_state()
     split = s.data.split_id if s.data.ready else ""
     root = state.current_project().root
-    accuracy, by = measured_evidence(root, split)
-    gain = measured_gain(root, split)
-    return estimate(state.answers(), state.assumptions(), accuracy, by, gain).to_dict()
+    return project_report(root, split, state.answers(), state.assumptions())
 
 
 def md(text: str) -> str:

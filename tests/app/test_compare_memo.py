@@ -106,7 +106,9 @@ def test_the_verdict_is_recomputed_from_measured_accuracy(case):
     assert comp["measured_accuracy"] == measured
     by = {"classifier": "best cheap baseline: Linear probe", "rag": KNN_PROXY}
     assert comp["report"] == json.loads(json.dumps(estimate(Answers(), measured_accuracy=measured,
-                                                            measured_by=by).to_dict()))  # fmt: skip
+                                                            measured_by=by,
+                                                            measured_evidence=comp["evidence"]
+                                                            ).to_dict()))  # fmt: skip
     msg = comp["report"]["evidence"]["message"]
     assert "The small classifier (best cheap baseline: Linear probe) 0.75" in msg
     assert "RAG (proxy: kNN retrieval" in msg

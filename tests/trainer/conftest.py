@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 N_CLASSES = 4
+DEMO = Path(__file__).resolve().parents[2] / "core" / "demo" / "support_tickets.csv"
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,27 @@ def tiny_data(banking77_slice: Path, tmp_path_factory) -> dict[str, Path]:
         out / "new.csv", index=False
     )
     return {"train": out / "train.csv", "test": out / "test.csv", "new": out / "new.csv"}
+
+
+@pytest.fixture(scope="session")
+def demo_session(tmp_path_factory):
+    """A real session (shipped MiniLM, LoRA, bf16, one thread) on the demo tickets, 8 steps."""
+    import torch
+
+    from trainer.config import TrainConfig
+    from trainer.distributed import Dist
+    from trainer.session import build_session, load_data
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("demo")
+    cfg = TrainConfig(
+        train=str(DEMO),
+        text_col="text",
+        label_col="category",
+        runs_dir=str(out / "runs"),
+        split_dir=str(out / "splits"),
+        max_steps=8,
+        threads=1,
+    )
+    data = load_data(cfg)
+    return cfg, data, build_session(cfg, data, "cpu", "bf16", Dist())

@@ -1,6 +1,6 @@
 """Run-time choices and estimates: precision from CPU flags + a burst, the thread governor, the
 prediction's range, the CPU memory estimate, the loading ETA; and, on the shipped demo tickets
-with the real model, the bf16 frozen weights and the calibration's parts."""
+with the real model, the bf16 frozen weights (the calibration: test_calibration.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ AMX_XEON = frozenset(
 )
 ZEN4 = frozenset("avx2 avx512f avx512_vnni avx512_bf16".split())
 AVX2_ONLY = frozenset("avx2 fma f16c".split())
-DEMO = Path(__file__).resolve().parents[2] / "core" / "demo" / "support_tickets.csv"
 
 
 # --- precision -------------------------------------------------------------------------------
@@ -178,29 +177,6 @@ def test_loading_eta_defaults_then_learns_from_the_last_run(tmp_path):
 # --- the real model on the shipped demo tickets ----------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo_session(tmp_path_factory):
-    import torch
-
-    from trainer.config import TrainConfig
-    from trainer.distributed import Dist
-    from trainer.session import build_session, load_data
-
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("demo")
-    cfg = TrainConfig(
-        train=str(DEMO),
-        text_col="text",
-        label_col="category",
-        runs_dir=str(out / "runs"),
-        split_dir=str(out / "splits"),
-        max_steps=8,
-        threads=1,
-    )
-    data = load_data(cfg)
-    return cfg, data, build_session(cfg, data, "cpu", "bf16", Dist())
-
-
 def test_frozen_weights_in_bf16_leave_the_loss_unchanged(demo_session):
     import torch
 
@@ -216,22 +192,10 @@ def test_frozen_weights_in_bf16_leave_the_loss_unchanged(demo_session):
     assert all(p.dtype == torch.float32 for p in trained)  # AdamW keeps fp32 masters
     plain = build_session(cfg, data, "cpu", "fp32", Dist())  # same seed, weights left fp32
     plain.model.load_state_dict({k: v.float() for k, v in s.model.state_dict().items()})
+    s.model.eval(), plain.model.eval()  # no dropout: the two losses see the same network
     batch = s.task.batch(list(range(16)), "cpu")
     with torch.no_grad(), autocast_ctx("cpu", torch.bfloat16):
         a = s.task.loss(s.model, batch)
         b = plain.task.loss(plain.model, batch)
     assert float(a) == pytest.approx(float(b), abs=1e-4)
     assert frozen_to_bf16(plain.model) > 0  # the conversion itself reports what it did
-
-
-def test_calibration_prices_steps_new_widths_and_warm_start(demo_session):
-    from trainer.session import calibrate
-
-    _, _, s = demo_session
-    estimate, threads = calibrate(s)
-    assert threads == 0 and estimate.source == "measured"
-    parts = estimate.parts
-    assert parts["steps"] > 0 and parts["warm_start"] > 0 and parts["new_widths"] >= 0
-    lo, hi = estimate.range_s
-    assert lo <= estimate.seconds <= hi
-    assert s.plan.widths and max(s.plan.widths) <= s.cfg.max_length

@@ -270,7 +270,7 @@ def test_spreadsheet_cells_are_escaped(tmp_path):
     """Formula-looking cells in CSVs a user may open in a spreadsheet (item 8)."""
     import csv
 
-    from core.data import spreadsheet_safe
+    from core.predictions import spreadsheet_safe
     from rag_baseline.evaluate import write_outputs
     from trainer.finalize import write_predictions
 

@@ -55,22 +55,27 @@ def test_train_metrics_predictions_then_predict(tiny_data, tmp_path):
     acc = sum(r["gold"] == r["pred"] for r in rows) / len(rows)
     assert acc == pytest.approx(out["accuracy"], abs=1e-4)
 
+    # the user's own columns kept, in their order, as the app and rag_baseline.deploy keep them;
+    # a column already named `pred` stays and the prediction becomes `pred_model`
+    new = tmp_path / "new.csv"
+    rows = [
+        "ticket,text,pred,channel",
+        "T1,my card has not arrived yet,x,=1+1",
+        "T2,hi there,y,web",
+    ]
+    new.write_text("\n".join(rows) + "\n")
     pred_out = tmp_path / "preds.csv"
     res = run_cli(
-        "predict",
-        "--run",
-        out["run_id"],
-        "--runs-dir",
-        str(runs),
-        "--input",
-        str(tiny_data["new"]),
-        "--out",
-        str(pred_out),
-    )
+        "predict", "--run", out["run_id"], "--runs-dir", str(runs), "--input", str(new),
+        "--out", str(pred_out),
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
-    with open(pred_out) as fh:
+    with open(pred_out, newline="") as fh:
         preds = list(csv.DictReader(fh))
-    assert len(preds) == 2 and all(p["pred"] in data.labels for p in preds)
+    assert list(preds[0]) == ["ticket", "text", "pred", "channel", "pred_model", "confidence"]
+    assert [(p["ticket"], p["pred"]) for p in preds] == [("T1", "x"), ("T2", "y")]
+    assert [p["channel"] for p in preds] == ["'=1+1", "web"]  # spreadsheet-safe
+    assert all(p["pred_model"] in data.labels and 0 < float(p["confidence"]) <= 1 for p in preds)
 
     res = run_cli("status", out["run_id"], "--runs-dir", str(runs), "--json")
     assert json.loads(res.stdout)["state"] == "completed"

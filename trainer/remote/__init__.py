@@ -7,7 +7,8 @@
     dashboard  Ray's Jobs REST API with a timeout on every call and a cap on every reply
     stage      what a job uploads (fixed at launch) and its working dir
     job        the job's entrypoint on the cluster (`python -m trainer.remote.job`)
-    protocol   the sync lines of the job's log: what they may say, and applying them
+    wire       the sync lines of the job's log: what they may say, and the checks on them
+    protocol   applying the sync lines to the local run folder (re-exports wire's names)
     outcome    how a job ended: failed for its environment, interrupted, lost; remote.json
     billing    device kind and hours as the job measured them, beside the cluster's claim
     runs       the registry's side of remote runs (used by trainer.jobs.JobManager)
