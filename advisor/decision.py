@@ -69,6 +69,8 @@ def decide(econ: Economics, results: list[RuleResult], ev: Evidence | None = Non
     rec = cheaper_start(econ, cheapest, runner) if first and runner else cheapest
     ev = ev or Evidence()
     noise = {} if first else held_by_noise(econ, ev, rec, allowed)
+    if noise.get("held"):  # the swap now read against the lead the noise check held off
+        swap = swap_point(econ, noise["verdict"], rec)
     rec = noise.get("verdict", rec)
     robust = robustness(econ, ev, rec, allowed)
     if robust["robust"] is not None:

@@ -71,6 +71,8 @@ def test_a_lead_within_noise_keeps_the_cheaper_set_up():
     # the classifier at its low end, the trial at its high end: the trial would be cheaper
     assert d["robust"] is False and "does not hold" in noise["robust_message"]
     assert evidence_line(d).startswith("Noise check: Fine-tuning's +5.0 points")
+    # where the verdict would change: the held verdict against the lead it held off
+    assert (d["swap"]["verdict"], d["swap"]["runner_up"]) == ("classifier", "fine_tune")
     assert "$-" not in estimate(ROUTER, measured_accuracy=MEASURED,
                                 measured_evidence={"paired": [t]}).summary()  # fmt: skip
 
